@@ -1,0 +1,49 @@
+"""Terms that ride alongside an objective: D-side penalties, constraints, G-side regularisers.
+
+They are separate axes (STYLE 3): WGAN is the Wasserstein objective plus `weight_clip`, WGAN-GP is
+the same objective plus `gradient_penalty`, the regularised LSGAN is LSGAN plus `mean_matching`.
+Each factory takes the term's hyperparameters and returns a small callable:
+
+- penalty(D, real, fake) -> [N] per-sample D loss term
+- constraint(D) -> None, applied after every D step
+- g_regularizer(s_f, s_r) -> scalar G loss term (batch statistics)
+"""
+
+import torch
+
+
+def gradient_penalty(weight=10.0):
+    """WGAN-GP (Gulrajani et al. 2017, Alg. 1): weight * (||grad_x D(x_hat)||_2 - 1)^2, with
+    x_hat = eps * x + (1 - eps) * x_fake and eps ~ U[0, 1] drawn per sample. The norm is taken over
+    all non-batch dimensions, so the same code serves 2-D points and images."""
+
+    def penalty(D, real, fake):
+        eps = torch.rand([real.shape[0]] + [1] * (real.dim() - 1), device=real.device, dtype=real.dtype)  # [N, 1, ...]
+        x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+        norm = grad.flatten(1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)  # [N]; >= fp32
+        return weight * (norm - 1) ** 2
+
+    return penalty
+
+
+def weight_clip(c=0.01):
+    """WGAN (Arjovsky et al. 2017, Alg. 1): clamp every D parameter to [-c, c] after each D step.
+    Like the official code, this includes normalisation-layer parameters."""
+
+    @torch.no_grad()
+    def constraint(D):
+        for p in D.parameters():
+            p.clamp_(-c, c)
+
+    return constraint
+
+
+def mean_matching(weight=1.0):
+    """The seed report's G regulariser for LSGAN: weight * (mean D(G(z)) - mean D(x))^2 over the
+    batch; D(x) enters as a constant for G."""
+
+    def regularizer(s_f, s_r):
+        return weight * (s_f.mean() - s_r.detach().mean()) ** 2
+
+    return regularizer
