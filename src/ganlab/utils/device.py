@@ -13,7 +13,7 @@ def select_device(name="auto"):
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r} is not available: this machine has no CUDA GPU; use --device cpu or auto")
+            raise ConfigError(f"device {name!r} is not available: this machine has no CUDA GPU; expected --device cpu or auto")
         index = int(name.split(":")[1]) if ":" in name else 0
         if index >= torch.cuda.device_count():
             raise ConfigError(f"device {name!r} is not available: this machine has {torch.cuda.device_count()} CUDA GPU(s)")

@@ -1,0 +1,163 @@
+"""Typed run configuration: dataclasses with one source of defaults, presets, overrides.
+
+A run is data x generator x discriminator x objective x schedule. The resolved configuration is
+printed by `ganlab train --dry-run` and saved as `config.yaml` in every run directory. Overrides
+use dotted keys: `--set objective=wgan-gp --set D.norm=layer --set g_opt.lr=1e-4`.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ganlab.errors import ConfigError, suggest
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist5k"               # entry of DATASETS (`ganlab list datasets`)
+    path: Optional[str] = None          # file or folder, for datasets read from disk
+    resolution: Optional[int] = None    # resize images to this side (image folders; None = native)
+    channels: Optional[int] = None      # 1 = grey, 3 = RGB (image folders; None = native)
+    split: str = "train"                # train | test, for datasets that have both
+    n: int = 100_000                    # points drawn once for toy datasets
+    seed: int = 0                       # seed of that draw (independent of the training seed)
+
+
+@dataclass
+class NetConfig:
+    arch: str = "dcgan"                 # entry of NETWORKS (`ganlab list networks`)
+    width: int = 64                     # hidden units (MLP) or base channel count (DCGAN)
+    depth: int = 3                      # hidden layers (MLP); DCGAN depth follows the resolution
+    activation: Optional[str] = None    # relu | leaky_relu | elu | tanh; None = the family's rule
+    norm: Optional[str] = None          # batch | layer | none; None = the family's rule, and no
+                                        # BatchNorm in D for gradient-penalty objectives
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"                  # adam | rmsprop
+    lr: float = 2e-4                    # learning rate
+    beta1: float = 0.5                  # Adam beta1 (DCGAN: 0.5)
+    beta2: float = 0.999                # Adam beta2
+    alpha: float = 0.99                 # RMSProp smoothing constant (PyTorch's default)
+
+
+@dataclass
+class Config:
+    description: str = ""               # free text, shown in `ganlab list presets`
+    data: DataConfig = field(default_factory=DataConfig)
+    G: NetConfig = field(default_factory=NetConfig)
+    D: NetConfig = field(default_factory=NetConfig)
+    z_dim: int = 100                    # latent dimension
+    z_prior: str = "normal"             # normal (N(0, I)) | uniform (U[-1, 1])
+    objective: str = "nonsaturating"    # entry of OBJECTIVES (`ganlab list objectives`)
+    objective_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {a: 0, b: 1, c: 1}
+    n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
+    wgan_warmup: bool = False           # official WGAN code: 100 D steps for the first 25 G
+                                        # steps and every 500th
+    g_opt: OptimConfig = field(default_factory=OptimConfig)
+    d_opt: OptimConfig = field(default_factory=OptimConfig)
+    batch_size: int = 64                # images per D step and per G step
+    kimg: float = 100.0                 # run length in thousands of real images shown to D
+    seed: int = 0                       # training seed (weights, noise, data order)
+    device: str = "auto"                # auto | cpu | cuda | cuda:N
+    log_kimg: float = 1.0               # metrics.jsonl line every this many kimg
+    snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
+    grid_n: int = 64                    # samples in each grid (from one fixed z)
+
+
+# --- Resolution: defaults <- preset <- overrides -------------------------------------------------
+
+OPTIMIZERS = ("adam", "rmsprop")
+Z_PRIORS = ("normal", "uniform")
+
+
+def _field_keys(cls=None, prefix=""):
+    """All dotted keys of the Config dataclass, e.g. ['description', 'data.name', ..., 'g_opt.lr']."""
+    keys = []
+    for f in dataclasses.fields(cls or Config):
+        if dataclasses.is_dataclass(f.type):
+            keys += _field_keys(f.type, f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _check_key(key):
+    """Refuse a dotted key that is not in the schema, listing close matches."""
+    if key.startswith("objective_args.") and key.count(".") == 1:
+        return  # checked against the objective's own hyperparameters later
+    valid = _field_keys()
+    if key not in valid:
+        raise ConfigError(f"unknown config key {key!r}{suggest(key, valid)}; `ganlab train --dry-run` shows every key")
+
+
+def parse_overrides(items):
+    """['g_opt.lr=1e-4', ...] -> {'g_opt.lr': 1e-4, ...}, values parsed as YAML scalars."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r} is not of the form KEY=VALUE (e.g. --set g_opt.lr=1e-4)")
+        parsed[key.strip()] = OmegaConf.from_dotlist([f"v={value}"])["v"] if value != "" else None
+    return parsed
+
+
+def make_config(overrides=None):
+    """A validated Config (as an OmegaConf structured DictConfig) from dotted-key overrides."""
+    cfg = OmegaConf.structured(Config)
+    for key, value in (overrides or {}).items():
+        _check_key(key)
+        try:
+            OmegaConf.update(cfg, key, value, merge=True)
+        except OmegaConfBaseException as exc:
+            expected = _expected_type(cfg, key)
+            raise ConfigError(f"{key} = {value!r} has the wrong type; expected {expected}") from exc
+    validate(cfg)
+    return cfg
+
+
+def _expected_type(cfg, key):
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+    node = parent._get_node(leaf)
+    kind = getattr(node, "_metadata", None)
+    ref = getattr(kind, "ref_type", None)
+    return getattr(ref, "__name__", str(ref)).replace("Optional[", "").rstrip("]") if ref else "another type"
+
+
+def validate(cfg):
+    """Range checks and registry names, each failing with one sentence naming the key."""
+    # Imported here: the registries import this module's dataclasses.
+    from ganlab.data import DATASETS
+    from ganlab.networks import NETWORKS
+    from ganlab.objectives import build_objective
+
+    def require(ok, key, expected):
+        if not ok:
+            raise ConfigError(f"{key} = {OmegaConf.select(cfg, key)!r} is out of range; expected {expected}")
+
+    DATASETS.lookup(cfg.data.name)
+    NETWORKS.lookup(cfg.G.arch)
+    NETWORKS.lookup(cfg.D.arch)
+    build_objective(cfg.objective, cfg.objective_args)
+    for key in ("z_dim", "batch_size", "grid_n", "data.n"):
+        require(OmegaConf.select(cfg, key) >= 1, key, "an integer >= 1")
+    for key in ("kimg", "log_kimg", "snapshot_kimg"):
+        require(OmegaConf.select(cfg, key) > 0, key, "a number > 0")
+    require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
+    require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
+    for net in ("G", "D"):
+        require(cfg[net].width >= 1, f"{net}.width", "an integer >= 1")
+        require(cfg[net].depth >= 1, f"{net}.depth", "an integer >= 1")
+    for opt in ("g_opt", "d_opt"):
+        require(cfg[opt].name in OPTIMIZERS, f"{opt}.name", " or ".join(OPTIMIZERS))
+        require(cfg[opt].lr > 0, f"{opt}.lr", "a learning rate > 0")
+        require(0 <= cfg[opt].beta1 < 1, f"{opt}.beta1", "a number in [0, 1)")
+        require(0 <= cfg[opt].beta2 < 1, f"{opt}.beta2", "a number in [0, 1)")
+        require(0 <= cfg[opt].alpha < 1, f"{opt}.alpha", "a number in [0, 1)")
+    dev = cfg.device
+    require(dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"), "device", "auto, cpu, cuda or cuda:N")

@@ -1,0 +1,128 @@
+"""The in-memory dataset every loader returns, and the helpers loaders share.
+
+Datasets here are small enough to hold in memory (MNIST is 47 MB as uint8, CIFAR-10 150 MB), so a
+dataset is one tensor and a batch is one `index_select`: no DataLoader, no worker processes, no
+per-sample Python. Images stay uint8 until they are batched (4x less memory and host-to-device
+traffic than float32).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ganlab.errors import ConfigError, DataError, suggest
+from ganlab.utils.registry import Registry
+
+# name -> loader(cfg: DataConfig) -> Dataset. Re-exported by ganlab.data; defined here so that the
+# loader modules can register themselves without a circular import.
+DATASETS = Registry("dataset")
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class Dataset:
+    """N samples held in memory.
+
+    Points are float32 [N, D]; images are uint8 [N, C, H, W] in 0..255 and become float32 in
+    [-1, 1] only in :meth:`batch`. Toy mixtures also carry their mode centres and component std so
+    that the mode-coverage metric needs no second source of truth.
+    """
+
+    name: str
+    data: torch.Tensor                      # [N, *shape]
+    labels: Optional[torch.Tensor] = None   # [N] int64, when the source has labels
+    kind: str = "points"                    # "points" | "image"
+    modes: Optional[torch.Tensor] = None    # [M, D] float64 mode centres (toy mixtures only)
+    mode_std: Optional[float] = None        # std of each mixture component (toy mixtures only)
+
+    def __post_init__(self):
+        # Catch loader bugs here rather than as a shape error deep inside a network.
+        if self.kind not in ("points", "image"):
+            raise ValueError(f"Dataset.kind must be 'points' or 'image', got {self.kind!r}")
+        if self.kind == "image" and (self.data.dtype != torch.uint8 or self.data.dim() != 4):
+            raise ValueError(f"image data must be uint8 [N, C, H, W], got {self.data.dtype} "
+                             f"{tuple(self.data.shape)}")
+        if self.kind == "points" and self.data.dtype != torch.float32:
+            raise ValueError(f"point data must be float32, got {self.data.dtype}")
+        if self.labels is not None and self.labels.shape != (len(self.data),):
+            raise ValueError(f"labels must be [{len(self.data)}], got {tuple(self.labels.shape)}")
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of one sample: (2,), (1, 28, 28), (3, 32, 32), ..."""
+        return tuple(self.data.shape[1:])
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def batch(self, idx: torch.Tensor, device) -> torch.Tensor:
+        """Samples `idx` [B] as float32 [B, *shape] on `device`; images mapped to [-1, 1].
+
+        The gather happens where `data` lives (move `data` to the GPU once to gather there), the
+        uint8 -> float conversion after the transfer, so only bytes cross the bus.
+        """
+        x = self.data.index_select(0, idx.to(self.data.device)).to(device, non_blocking=True)
+        if self.kind == "image":
+            return x.float().div_(127.5).sub_(1.0)  # 0..255 -> [-1, 1]
+        return x
+
+
+def require_path(path, expected: str) -> Path:
+    """`path` as a Path, or a DataError when it is unset or missing.
+
+    `expected` completes "expected ...", e.g. "the folder holding MNIST's IDX files (...)".
+    """
+    if path is None:
+        raise DataError(f"data.path is not set; expected {expected}")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"data.path: '{path}' does not exist; expected {expected}")
+    return p
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ConfigError(f"data.split: unknown split {split!r}{suggest(split, SPLITS)}; "
+                          f"expected one of: {', '.join(SPLITS)}")
+    return split
+
+
+def conform_images(x: torch.Tensor, resolution: Optional[int], channels: Optional[int],
+                   chunk: int = 4096) -> torch.Tensor:
+    """uint8 [N, C, H, W] -> uint8 [N, channels, resolution, resolution]; None keeps the native.
+
+    Used when a config asks for another size than the files have (e.g. MNIST at 32x32 for a DCGAN
+    that halves down to 4x4). Non-square images are resized on their shorter side and centre
+    cropped. Grey from RGB uses ITU-R 601 luma, as Pillow's convert("L") does.
+    """
+    n, c, h, w = x.shape
+    if channels is not None and channels not in (1, 3):
+        raise ConfigError(f"data.channels: {channels} is not supported; expected 1 (grey) or 3 (RGB)")
+    if resolution is not None and resolution < 1:
+        raise ConfigError(f"data.resolution: {resolution} must be a positive number of pixels")
+    if c not in (1, 3) and channels is not None and channels != c:
+        raise DataError(f"cannot convert {c}-channel images to {channels} channels")
+    resize = resolution is not None and (h, w) != (resolution, resolution)
+    if not resize and (channels is None or channels == c):
+        return x
+    out = []
+    for part in x.split(chunk):  # bounds the float32 copy to chunk images
+        y = part.float()
+        if channels == 1 and c == 3:
+            y = (y * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        elif channels == 3 and c == 1:
+            y = y.expand(-1, 3, -1, -1)
+        if resize:
+            s = resolution / min(h, w)
+            sh, sw = max(resolution, round(h * s)), max(resolution, round(w * s))
+            # antialias=True: a plain bilinear downscale aliases (it samples, not averages).
+            y = F.interpolate(y, size=(sh, sw), mode="bilinear", align_corners=False,
+                              antialias=True)
+            top, left = (sh - resolution) // 2, (sw - resolution) // 2
+            y = y[:, :, top:top + resolution, left:left + resolution]
+        out.append(y.round_().clamp_(0, 255).to(torch.uint8))
+    return torch.cat(out)

@@ -1,0 +1,102 @@
+"""Small building blocks shared by the network families: activation and normalisation factories,
+reshaping modules and the DCGAN weight initialisation.
+
+Every name a user can type (`G.activation`, `D.norm`) is checked here, so an unknown value fails
+with one sentence listing the valid ones whichever family is built.
+"""
+
+import torch
+from torch import nn
+
+from ganlab.errors import ConfigError, suggest
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
+NORMS = ("batch", "layer", "none")
+LEAKY_SLOPE = 0.2  # DCGAN's discriminator slope (Radford et al. 2015)
+
+
+def check_choice(key, value, choices, what):
+    """Raise ConfigError unless `value` is one of `choices`; `key` names it, e.g. "D.norm"."""
+    if value not in choices:
+        raise ConfigError(
+            f"{key} = {value!r} is not a known {what}{suggest(value, choices)}; "
+            f"expected one of: {', '.join(choices)}"
+        )
+    return value
+
+
+def resolve(role, cfg, activation, norm):
+    """(activation, norm) of `cfg` with the family's defaults for None, both validated."""
+    act = check_choice(f"{role}.activation", cfg.activation or activation, ACTIVATIONS, "activation")
+    nrm = check_choice(f"{role}.norm", cfg.norm or norm, NORMS, "normalisation")
+    if cfg.width < 1:
+        raise ConfigError(f"{role}.width = {cfg.width!r} is out of range; expected an integer >= 1")
+    return act, nrm
+
+
+def activation(name):
+    """A fresh activation module; leaky_relu uses slope 0.2."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(LEAKY_SLOPE)
+    if name == "elu":
+        return nn.ELU()
+    if name == "tanh":
+        return nn.Tanh()
+    return check_choice("activation", name, ACTIVATIONS, "activation")  # raises
+
+
+def norm_1d(name, features):
+    """Normalisation of [N, F] features: BatchNorm1d, LayerNorm(F) (per sample) or identity."""
+    if name == "batch":
+        return nn.BatchNorm1d(features)
+    if name == "layer":
+        return nn.LayerNorm(features)
+    if name == "none":
+        return nn.Identity()
+    return check_choice("norm", name, NORMS, "normalisation")  # raises
+
+
+def norm_2d(name, channels):
+    """Normalisation of [N, C, H, W] features.
+
+    "layer" is GroupNorm with one group: each sample normalised over all of [C, H, W], with a
+    per-channel affine. It is the usual layer-norm drop-in for conv features and, unlike BatchNorm,
+    keeps D(x_i) independent of the rest of the batch, as gradient penalties assume.
+    """
+    if name == "batch":
+        return nn.BatchNorm2d(channels)
+    if name == "layer":
+        return nn.GroupNorm(1, channels)
+    if name == "none":
+        return nn.Identity()
+    return check_choice("norm", name, NORMS, "normalisation")  # raises
+
+
+class Reshape(nn.Module):
+    """[N, ...] -> [N, *shape]; `Reshape(())` turns [N, 1] or [N, 1, 1, 1] scores into [N]."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self):
+        return f"shape={self.shape}"
+
+
+@torch.no_grad()
+def init_dcgan_weights(module):
+    """DCGAN initialisation (Radford et al. 2015): conv and linear weights ~ N(0, 0.02), norm
+    scales ~ N(1, 0.02), every bias 0. Use as `net.apply(init_dcgan_weights)`."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+        if module.weight is not None:
+            nn.init.normal_(module.weight, 1.0, 0.02)
+            nn.init.zeros_(module.bias)

@@ -1,0 +1,64 @@
+"""Named, paper-faithful presets: dotted-key overrides of the Config defaults, each citing its
+source. `ganlab list presets` prints them; `--set` overrides any key on top."""
+
+from ganlab.utils.registry import Registry
+
+PRESETS = Registry("preset")
+
+
+def preset(name, description, **overrides):
+    """Register a preset; keys use '__' for '.', e.g. g_opt__lr=1e-4."""
+    PRESETS.register(name, description)({"description": description, **{k.replace("__", "."): v for k, v in overrides.items()}})
+
+
+# Toy 2-D mixtures: PacGAN's data protocol (Lin et al. 2018; REFERENCES §4), MLP networks.
+_TOY = dict(
+    G__arch="mlp", G__width=256, G__depth=3, D__arch="mlp", D__width=256, D__depth=3,
+    z_dim=2, batch_size=256, log_kimg=25.0, snapshot_kimg=100.0, grid_n=2500,
+)
+_TOY_NS = dict(_TOY, objective="nonsaturating", kimg=1000.0,
+               g_opt__lr=1e-4, g_opt__beta1=0.8, d_opt__lr=1e-4, d_opt__beta1=0.8)  # PacGAN's Adam
+_TOY_WGAN_GP = dict(_TOY, objective="wgan-gp", kimg=1000.0,
+                    g_opt__lr=1e-4, g_opt__beta1=0.5, g_opt__beta2=0.9,
+                    d_opt__lr=1e-4, d_opt__beta1=0.5, d_opt__beta2=0.9)  # Gulrajani et al. gan_toy.py
+
+preset("toy-ring-ns", "8-Gaussian ring (PacGAN protocol), MLP, non-saturating GAN, Adam(1e-4, 0.8) as in PacGAN",
+       data__name="ring8", **_TOY_NS)
+preset("toy-grid-ns", "25-Gaussian grid (PacGAN protocol), MLP, non-saturating GAN, Adam(1e-4, 0.8) as in PacGAN",
+       data__name="grid25", **_TOY_NS)
+preset("toy-ring-wgan-gp", "8-Gaussian ring (PacGAN protocol), MLP, WGAN-GP (Gulrajani et al. 2017, toy script's Adam(1e-4, 0.5, 0.9))",
+       data__name="ring8", **_TOY_WGAN_GP)
+preset("toy-grid-wgan-gp", "25-Gaussian grid (PacGAN protocol), MLP, WGAN-GP (Gulrajani et al. 2017, toy script's Adam(1e-4, 0.5, 0.9))",
+       data__name="grid25", **_TOY_WGAN_GP)
+
+# MNIST-5k with DCGAN (Radford et al. 2015: Adam(2e-4, 0.5), batch 64, BatchNorm, z 100).
+_DCGAN = dict(data__name="mnist5k", G__arch="dcgan", D__arch="dcgan", G__width=64, D__width=64,
+              z_dim=100, batch_size=64, g_opt__lr=2e-4, d_opt__lr=2e-4, log_kimg=5.0, snapshot_kimg=25.0)
+preset("mnist5k-dcgan-ns", "MNIST-5k, DCGAN-28 (Radford et al. 2015: Adam(2e-4, 0.5), batch 64), non-saturating GAN, 150 kimg",
+       objective="nonsaturating", kimg=150.0, **_DCGAN)
+preset("demo", "the `make demo` job: mnist5k-dcgan-ns, digits in a few minutes on a 2-core CPU",
+       objective="nonsaturating", kimg=150.0, **_DCGAN)
+
+# The seed report's five MNIST models (REFERENCES §7): DCGAN, batch 64, lr 1e-4, z 100, Adam(0.5)
+# except WGAN (RMSProp). The report trained 20 epochs of full MNIST; these run 20 epochs of MNIST-5k
+# (100 kimg): add --set data.name=mnist --set data.path=DIR --epochs 20 for the report's setting.
+_REPORT = dict(_DCGAN, kimg=100.0, g_opt__lr=1e-4, d_opt__lr=1e-4)
+preset("report-gan", "seed report (REFERENCES §7): GAN on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+       objective="nonsaturating", **_REPORT)
+preset("report-lsgan", "seed report (REFERENCES §7): LSGAN (-1, 1, 0) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+       objective="lsgan", **_REPORT)
+preset("report-wgan", "seed report (REFERENCES §7): WGAN (clip 0.01, n_critic 5) on MNIST-5k, DCGAN, RMSProp(1e-4), 20 epochs",
+       objective="wgan", **dict(_REPORT, g_opt__name="rmsprop", d_opt__name="rmsprop"))
+preset("report-wgan-gp", "seed report (REFERENCES §7): WGAN-GP (weight 10, n_critic 5) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+       objective="wgan-gp", **_REPORT)
+preset("report-lsgan-mm", "seed report (REFERENCES §7): LSGAN + mean matching (weight 1) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+       objective="lsgan-mm", **_REPORT)
+
+# The papers' own defaults, on MNIST-5k with DCGAN-28 (the papers used LSUN / CIFAR-10 at 64 / 32 px:
+# add --set data.name=cifar10 --set data.path=... for those).
+preset("wgan-paper", "Arjovsky et al. 2017 Alg. 1: clip 0.01, RMSProp(5e-5), n_critic 5, batch 64, official 100-step critic warm-up",
+       objective="wgan", wgan_warmup=True, **dict(_DCGAN, kimg=200.0, g_opt__name="rmsprop", d_opt__name="rmsprop",
+                                                   g_opt__lr=5e-5, d_opt__lr=5e-5))
+preset("wgan-gp-paper", "Gulrajani et al. 2017 Alg. 1: gradient penalty 10, Adam(1e-4, 0, 0.9), n_critic 5, no BatchNorm in the critic",
+       objective="wgan-gp", **dict(_DCGAN, kimg=200.0, g_opt__lr=1e-4, d_opt__lr=1e-4, g_opt__beta1=0.0,
+                                   d_opt__beta1=0.0, g_opt__beta2=0.9, d_opt__beta2=0.9))

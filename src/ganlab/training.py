@@ -1,0 +1,228 @@
+"""The training loop: one function that reads top to bottom like a recipe.
+
+Progress is counted in real images shown to D (`cur_nimg`), so schedules do not depend on the
+batch size; one iteration is n_critic D steps followed by one G step. Everything the loop draws
+comes from the global torch RNG (noise, penalty interpolation) or the sampler's own generator
+(data order); both are saved in every checkpoint, so a resumed run continues bit for bit.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from ganlab import rundir
+from ganlab.data import load_dataset
+from ganlab.errors import DivergenceError
+from ganlab.metrics.toy import toy_metrics
+from ganlab.networks import build_network
+from ganlab.objectives import build_objective
+from ganlab.report.figures import save_image_grid, save_points_plot
+from ganlab.utils.checkpoint import save_checkpoint
+from ganlab.utils.device import select_device
+from ganlab.utils.sampler import IndexSampler
+
+TOY_EVAL_SAMPLES = 2500  # PacGAN / VEEGAN protocol
+
+
+def sample_z(n, cfg, device, generator=None):
+    """Latent codes [n, z_dim] from the configured prior."""
+    if cfg.z_prior == "uniform":
+        return torch.rand(n, cfg.z_dim, device=device, generator=generator) * 2 - 1  # U[-1, 1]
+    return torch.randn(n, cfg.z_dim, device=device, generator=generator)  # N(0, I)
+
+
+def build_models(cfg, dataset, objective, device):
+    """G and D for this data; D gets no BatchNorm by default where the objective forbids it."""
+    image = dataset.kind == "image"
+    d_cfg = OmegaConf.to_object(cfg.D)
+    if d_cfg.norm is None and not objective.batchnorm_in_d:
+        d_cfg.norm = "layer" if d_cfg.arch == "dcgan" else "none"
+    G = build_network("G", OmegaConf.to_object(cfg.G), dataset.shape, cfg.z_dim, image).to(device)
+    D = build_network("D", d_cfg, dataset.shape, cfg.z_dim, image).to(device)
+    return G, D
+
+
+def build_optimizer(params, opt):
+    if opt.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=opt.lr, alpha=opt.alpha)
+    return torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1, opt.beta2))
+
+
+def d_steps_for(g_steps, cfg, objective):
+    """D steps before G step number g_steps (0-based)."""
+    if cfg.wgan_warmup and (g_steps < 25 or g_steps % 500 == 0):
+        return 100  # the official WGAN schedule
+    return cfg.n_critic or objective.n_critic
+
+
+@torch.no_grad()
+def save_samples(G, z, dataset, path):
+    G.eval()
+    fake = G(z)
+    G.train()
+    if dataset.kind == "image":
+        return save_image_grid(fake, path)
+    reference = dataset.data[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:2500]]
+    return save_points_plot(fake, reference, path, title=path.stem)
+
+
+@torch.no_grad()
+def evaluate_toy(G, cfg, dataset, device, seed):
+    """Mode metrics on a fixed set of 2,500 latent codes (its own generator: no global RNG use)."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    G.eval()
+    fake = G(sample_z(TOY_EVAL_SAMPLES, cfg, device, generator=gen))
+    G.train()
+    return toy_metrics(fake, dataset.modes, dataset.mode_std)
+
+
+def _grad_norm(module):
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.zeros(())
+
+
+def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
+    """Train the GAN described by `cfg`, writing to `run_dir`; `state` is a checkpoint to resume.
+
+    `run_dir` may be a function returning the directory: it is called once everything is set up,
+    so bad input (a missing dataset, a network that does not fit the data) leaves nothing behind.
+    Returns the last metrics record."""
+    # Set up.
+    device = select_device(cfg.device)
+    if state is None:
+        torch.manual_seed(cfg.seed)
+    dataset = dataset or load_dataset(cfg.data)
+    objective = build_objective(cfg.objective, cfg.objective_args)
+    G, D = build_models(cfg, dataset, objective, device)
+    g_opt = build_optimizer(G.parameters(), cfg.g_opt)
+    d_opt = build_optimizer(D.parameters(), cfg.d_opt)
+    sampler = IndexSampler(len(dataset), cfg.seed)
+    grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
+    cur_nimg, g_steps, elapsed = 0, 0, 0.0
+    run_dir = Path(run_dir() if callable(run_dir) else run_dir)
+
+    # Resume.
+    if state is not None:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        g_opt.load_state_dict(state["g_opt"])
+        d_opt.load_state_dict(state["d_opt"])
+        sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda" and "rng_cuda" in state:
+            torch.cuda.set_rng_state(state["rng_cuda"], device)
+        cur_nimg, g_steps, elapsed = int(state["cur_nimg"]), int(state["g_steps"]), float(state["elapsed"])
+
+    total_nimg = int(round(cfg.kimg * 1000))
+    log_nimg = max(1, int(round(cfg.log_kimg * 1000)))
+    snap_nimg = max(1, int(round(cfg.snapshot_kimg * 1000)))
+    config_yaml = OmegaConf.to_yaml(cfg)
+
+    def checkpoint_state():
+        out = {
+            "config": config_yaml, "G": G.state_dict(), "D": D.state_dict(),
+            "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "sampler": sampler.state_dict(),
+            "rng_cpu": torch.get_rng_state(), "cur_nimg": cur_nimg, "g_steps": g_steps, "elapsed": elapsed,
+        }
+        if device.type == "cuda":
+            out["rng_cuda"] = torch.cuda.get_rng_state(device)
+        return out
+
+    # Train.
+    sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
+    counts = {"D": 0, "G": 0}
+    record = {}
+    start = time.time() - elapsed
+    bar = tqdm(total=total_nimg / 1000, initial=cur_nimg / 1000, unit="kimg", disable=not progress,
+               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
+    while cur_nimg < total_nimg:
+        n_d = d_steps_for(g_steps, cfg, objective)
+        next_nimg = cur_nimg + n_d * cfg.batch_size
+        log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
+                   or next_nimg >= total_nimg)
+        snap_now = next_nimg // snap_nimg > cur_nimg // snap_nimg or next_nimg >= total_nimg
+
+        # D steps.
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        for _ in range(n_d):
+            real = dataset.batch(sampler.next(cfg.batch_size), device)  # [N, *shape]
+            with torch.no_grad():
+                fake = G(sample_z(cfg.batch_size, cfg, device))
+            s_r, s_f = D(real), D(fake)  # [N], [N]
+            loss_d = objective.d_loss(s_r, s_f).mean()
+            if objective.penalty is not None:
+                loss_d = loss_d + objective.penalty(D, real, fake).mean()
+            d_opt.zero_grad(set_to_none=True)
+            loss_d.backward()
+            d_opt.step()
+            if objective.constraint is not None:
+                objective.constraint(D)
+            sums["loss_D"] += loss_d.detach()
+            sums["D_real"] += s_r.detach().mean()
+            sums["D_fake"] += s_f.detach().mean()
+            counts["D"] += 1
+        grad_norm_d = _grad_norm(D) if log_now else None
+
+        # G step.
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        s_f = D(G(sample_z(cfg.batch_size, cfg, device)))
+        loss_g = objective.g_loss(s_f).mean()
+        if objective.g_regularizer is not None:
+            with torch.no_grad():
+                s_r = D(real)
+            loss_g = loss_g + objective.g_regularizer(s_f, s_r)
+        g_opt.zero_grad(set_to_none=True)
+        loss_g.backward()
+        g_opt.step()
+        sums["loss_G"] += loss_g.detach()
+        counts["G"] += 1
+        bar.update((min(next_nimg, total_nimg) - cur_nimg) / 1000)
+        cur_nimg, g_steps = next_nimg, g_steps + 1
+
+        # Log.
+        if log_now:
+            elapsed = time.time() - start
+            record = {
+                "kimg": cur_nimg / 1000, "nimg": cur_nimg, "g_steps": g_steps, "time_s": round(elapsed, 3),
+                "loss_D": (sums["loss_D"] / counts["D"]).item(), "loss_G": (sums["loss_G"] / counts["G"]).item(),
+                "D_real": (sums["D_real"] / counts["D"]).item(), "D_fake": (sums["D_fake"] / counts["D"]).item(),
+                "grad_norm_D": grad_norm_d.item(), "grad_norm_G": _grad_norm(G).item(),
+            }
+            for k in sums:
+                sums[k].zero_()
+            counts = {"D": 0, "G": 0}
+            if not all(math.isfinite(record[k]) for k in ("loss_D", "loss_G", "D_real", "D_fake")):
+                bar.close()
+                raise DivergenceError(
+                    f"training diverged at {cur_nimg / 1000:.1f} kimg: the losses became NaN or infinite "
+                    f"(loss_D={record['loss_D']}, loss_G={record['loss_G']}); expected finite losses — lower the "
+                    f"learning rates or change the objective; the last good checkpoint in {str(run_dir)!r} is untouched"
+                )
+            if dataset.modes is not None:
+                record.update(evaluate_toy(G, cfg, dataset, device, cfg.seed + 2))
+            rundir.append_metrics(run_dir, record)
+            bar.set_postfix_str(_postfix(record), refresh=False)
+
+        # Snapshot.
+        if snap_now:
+            save_samples(G, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
+            save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+
+    bar.close()
+    if cur_nimg >= total_nimg and state is not None and not record:
+        record = (rundir.read_metrics(run_dir) or [{}])[-1]  # already at the requested length
+    save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
+    return record
+
+
+def _postfix(record):
+    text = f"D {record['loss_D']:.3f} G {record['loss_G']:.3f}"
+    if "modes" in record:
+        text += f" modes {record['modes']} hq {record['hq']:.0%}"
+    return text
