@@ -121,8 +121,11 @@ def _summary(record, run_dir):
         return f"done; samples and checkpoints are in {run_dir}"
     text = f"done at {record['kimg']:.1f} kimg in {record['time_s']:.0f} s: loss_D {record['loss_D']:.4f}, loss_G {record['loss_G']:.4f}"
     if "modes" in record:
-        text += f"; modes {record['modes']}, high quality {record['hq']:.1%}, reverse KL {record['rkl']}"
-    return text + f"\nsamples: {run_dir}/samples-*.png; checkpoint: {run_dir}/{rundir.LATEST}"
+        rkl = "n/a (no high-quality sample)" if record["rkl"] is None else f"{record['rkl']:.3f}"
+        text += f"; modes {record['modes']}, high quality {record['hq']:.1%}, reverse KL {rkl}"
+    grids = sorted(Path(run_dir).glob("samples-kimg*.png"))
+    where = f"latest samples: {grids[-1]}\n" if grids else ""
+    return text + f"\n{where}checkpoint: {Path(run_dir) / rundir.LATEST}"
 
 
 SAMPLE_HELP = """Write samples of a trained run: an image grid, or a scatter plot over the data for 2-D data.

@@ -60,10 +60,14 @@ class Config:
                                         # steps and every 500th
     g_opt: OptimConfig = field(default_factory=OptimConfig)
     d_opt: OptimConfig = field(default_factory=OptimConfig)
+    lr_decay: str = "none"              # none | linear (both learning rates to 0 at kimg, as in
+                                        # WGAN-GP's gan_cifar_resnet.py)
     batch_size: int = 64                # images per D step and per G step
     kimg: float = 100.0                 # run length in thousands of real images shown to D
     seed: int = 0                       # training seed (weights, noise, data order)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
+    cpu_threads: Optional[int] = None   # torch CPU threads; None = 1 for toy points (small MLPs
+                                        # run faster single-threaded), all cores for images
     log_kimg: float = 1.0               # metrics.jsonl line every this many kimg
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
@@ -72,6 +76,7 @@ class Config:
 # --- Resolution: defaults <- preset <- overrides -------------------------------------------------
 
 OPTIMIZERS = ("adam", "rmsprop")
+LR_DECAYS = ("none", "linear")
 Z_PRIORS = ("normal", "uniform")
 
 
@@ -148,7 +153,9 @@ def validate(cfg):
         require(OmegaConf.select(cfg, key) >= 1, key, "an integer >= 1")
     for key in ("kimg", "log_kimg", "snapshot_kimg"):
         require(OmegaConf.select(cfg, key) > 0, key, "a number > 0")
+    require(cfg.cpu_threads is None or cfg.cpu_threads >= 1, "cpu_threads", "an integer >= 1 (or null)")
     require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
+    require(cfg.lr_decay in LR_DECAYS, "lr_decay", " or ".join(LR_DECAYS))
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for net in ("G", "D"):
         require(cfg[net].width >= 1, f"{net}.width", "an integer >= 1")

@@ -7,6 +7,7 @@ comes from the global torch RNG (noise, penalty interpolation) or the sampler's 
 """
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -80,6 +81,13 @@ def evaluate_toy(G, cfg, dataset, device, seed):
     return toy_metrics(fake, dataset.modes, dataset.mode_std)
 
 
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _grad_norm(module):
     norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm() if norms else torch.zeros(())
@@ -96,6 +104,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     if state is None:
         torch.manual_seed(cfg.seed)
     dataset = dataset or load_dataset(cfg.data)
+    if device.type == "cpu":
+        torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
@@ -141,6 +151,10 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
+        if cfg.lr_decay == "linear":  # a function of cur_nimg alone, so resume needs no state
+            for opt, base in ((g_opt, cfg.g_opt.lr), (d_opt, cfg.d_opt.lr)):
+                for group in opt.param_groups:
+                    group["lr"] = base * (1 - cur_nimg / total_nimg)
         next_nimg = cur_nimg + n_d * cfg.batch_size
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)

@@ -1,0 +1,46 @@
+"""Summarise toy-preset runs as the README's Markdown table: mean ± std over seeds of the final
+modes, high-quality fraction and reverse KL, and the wall time.
+
+Produce the runs (5 seeds x 4 presets; each run is single-threaded, so two run side by side):
+    for p in toy-ring-ns toy-ring-wgan-gp toy-grid-ns toy-grid-wgan-gp; do for s in 0 1 2 3 4; do
+        ganlab train --preset $p --seed $s --quiet --out toy-runs/$p-$s; done; done
+then:
+    python benchmarks/toy_table.py toy-runs
+"""
+
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from ganlab.rundir import read_metrics
+
+
+def fmt(values, pct=False):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    scale = 100 if pct else 1
+    mean = statistics.mean(values) * scale
+    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
+    return f"{mean:.1f} ± {std:.1f}" if pct else f"{mean:.2f} ± {std:.2f}"
+
+
+def main(root):
+    finals = defaultdict(list)
+    for metrics in sorted(Path(root).glob("*/*/metrics.jsonl")):
+        records = read_metrics(metrics.parent)
+        cfg_text = (metrics.parent / "config.yaml").read_text()
+        preset = cfg_text.split("description: ", 1)[1].split(":", 1)[0].strip("'\"")
+        finals[preset].append(records[-1])
+    print("| preset | seeds | modes | high quality % | reverse KL | per-seed modes | wall time s |")
+    print("|---|---|---|---|---|---|---|")
+    for preset, recs in sorted(finals.items()):
+        n_none = sum(r["rkl"] is None for r in recs)
+        rkl = fmt([r["rkl"] for r in recs]) + (f" ({n_none} without HQ samples)" if n_none else "")
+        print(f"| {preset} | {len(recs)} | {fmt([r['modes'] for r in recs])} | {fmt([r['hq'] for r in recs], pct=True)} "
+              f"| {rkl} | {', '.join(str(r['modes']) for r in recs)} | {statistics.mean(r['time_s'] for r in recs):.0f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "toy-runs")
