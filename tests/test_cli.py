@@ -200,3 +200,22 @@ def test_diverging_losses_stop_with_one_line_and_keep_the_last_good_checkpoint(r
 def test_metrics_jsonl_is_valid_json(run_cli, toy_run):
     for line in (toy_run / "metrics.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+def test_network_that_does_not_fit_the_data_writes_nothing(run_cli, tmp_path):
+    res = run_cli("train", "--preset", "toy-ring-ns", "--set", "G.arch=dcgan", "--out", tmp_path / "runs", "--quiet")
+    assert_user_error(res, "dcgan", "(2,)")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_truncated_idx_file_is_one_line_and_exit_2(run_cli, tmp_path):
+    import struct
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    # Header for 10 images of 28x28, but only 100 bytes of pixels.
+    (folder / "train-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x803, 10, 28, 28) + bytes(100))
+    (folder / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, 10) + bytes(10))
+    res = run_cli("train", "--set", "data.name=mnist", "--set", f"data.path={folder}", "--out", tmp_path / "runs", "--quiet")
+    assert_user_error(res, "train-images-idx3-ubyte", "truncated")
+    assert not (tmp_path / "runs").exists()
