@@ -92,7 +92,7 @@ def _assert_same_state(a, b):
 
 @pytest.mark.parametrize("args", [
     SMALL_DCGAN,
-    TOY + ["--set", "objective=wgan-gp"],
+    TOY + ["--set", "objective=wgan-gp", "--set", "lr_decay_kimg=2.5"],
     TOY + ["--set", "objective=wgan", "--set", "wgan_warmup=true", "--set", "g_opt.name=rmsprop", "--set", "batch_size=8"],
     TOY + ["--set", "objective=lsgan-mm", "--set", "z_prior=uniform"],
 ], ids=["dcgan-ns", "toy-wgan-gp", "toy-wgan-warmup", "toy-lsgan-mm"])
@@ -219,3 +219,23 @@ def test_truncated_idx_file_is_one_line_and_exit_2(run_cli, tmp_path):
     res = run_cli("train", "--set", "data.name=mnist", "--set", f"data.path={folder}", "--out", tmp_path / "runs", "--quiet")
     assert_user_error(res, "train-images-idx3-ubyte", "truncated")
     assert not (tmp_path / "runs").exists()
+
+
+def test_epochs_are_converted_to_kimg_from_the_dataset_size(run_cli):
+    res = run_cli("train", "--preset", "demo", "--epochs", "2", "--dry-run")
+    assert res.code == 0, res.err
+    assert "kimg: 10.0" in res.out  # 2 passes over MNIST-5k's 5,000 digits
+
+
+def test_kimg_and_epochs_together_is_a_usage_error(run_cli):
+    res = run_cli("train", "--kimg", "1", "--epochs", "1", "--dry-run")
+    assert res.code == 2 and "not both" in res.err
+
+
+def test_linear_lr_decay_follows_images_shown(run_cli, tmp_path):
+    args = TOY + ["--set", "lr_decay_kimg=1.024", "--set", "g_opt.lr=1e-3", "--set", "d_opt.lr=2e-3", "--out", tmp_path]
+    assert run_cli("train", *args, "--kimg", "0.5").code == 0  # 2 iterations of 256 images
+    state = load_checkpoint(only_run_dir(tmp_path) / rundir.FINAL)
+    # The last iteration started at 256 images: lr = base * (1 - 256 / 1024).
+    assert state["g_opt"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.75)
+    assert state["d_opt"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * 0.75)

@@ -60,8 +60,8 @@ class Config:
                                         # steps and every 500th
     g_opt: OptimConfig = field(default_factory=OptimConfig)
     d_opt: OptimConfig = field(default_factory=OptimConfig)
-    lr_decay: str = "none"              # none | linear (both learning rates to 0 at kimg, as in
-                                        # WGAN-GP's gan_cifar_resnet.py)
+    lr_decay_kimg: Optional[float] = None  # decay both learning rates linearly to 0 at this many
+                                        # kimg (as WGAN-GP's gan_cifar_resnet.py); None = constant
     batch_size: int = 64                # images per D step and per G step
     kimg: float = 100.0                 # run length in thousands of real images shown to D
     seed: int = 0                       # training seed (weights, noise, data order)
@@ -76,7 +76,6 @@ class Config:
 # --- Resolution: defaults <- preset <- overrides -------------------------------------------------
 
 OPTIMIZERS = ("adam", "rmsprop")
-LR_DECAYS = ("none", "linear")
 Z_PRIORS = ("normal", "uniform")
 
 
@@ -155,7 +154,7 @@ def validate(cfg):
         require(OmegaConf.select(cfg, key) > 0, key, "a number > 0")
     require(cfg.cpu_threads is None or cfg.cpu_threads >= 1, "cpu_threads", "an integer >= 1 (or null)")
     require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
-    require(cfg.lr_decay in LR_DECAYS, "lr_decay", " or ".join(LR_DECAYS))
+    require(cfg.lr_decay_kimg is None or cfg.lr_decay_kimg > 0, "lr_decay_kimg", "a number > 0 (or null)")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for net in ("G", "D"):
         require(cfg[net].width >= 1, f"{net}.width", "an integer >= 1")

@@ -16,8 +16,8 @@ def preset(name, description, **overrides):
 # (see README "Toy presets"); NS and WGAN-GP get the same networks, optimiser and length.
 _TOY = dict(
     G__arch="mlp", G__width=128, G__depth=4, D__arch="mlp", D__width=128, D__depth=3,
-    z_dim=2, batch_size=256, kimg=4000.0, log_kimg=100.0, snapshot_kimg=1000.0, grid_n=2500,
-    lr_decay="linear", g_opt__lr=3e-4, g_opt__beta1=0.5, g_opt__beta2=0.9,
+    z_dim=2, batch_size=256, kimg=3500.0, log_kimg=100.0, snapshot_kimg=1000.0, grid_n=2500,
+    lr_decay_kimg=3500.0, g_opt__lr=3e-4, g_opt__beta1=0.5, g_opt__beta2=0.9,
     d_opt__lr=3e-4, d_opt__beta1=0.5, d_opt__beta2=0.9,
 )
 # WGAN-GP on toy data: penalty weight 0.1 as in Gulrajani et al.'s gan_toy.py (10 is for images),
@@ -25,13 +25,13 @@ _TOY = dict(
 _TOY_WGAN_GP = dict(_TOY, objective="wgan-gp", objective_args={"gp_weight": 0.1}, n_critic=2)
 _TOY_NS = dict(_TOY, objective="nonsaturating")
 
-preset("toy-ring-ns", "8-Gaussian ring (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, non-saturating GAN, Adam(3e-4, 0.5, 0.9) decayed linearly, 4000 kimg",
+preset("toy-ring-ns", "8-Gaussian ring (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, non-saturating GAN, Adam(3e-4, 0.5, 0.9) decayed linearly, 3500 kimg",
        data__name="ring8", **_TOY_NS)
-preset("toy-grid-ns", "25-Gaussian grid (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, non-saturating GAN, Adam(3e-4, 0.5, 0.9) decayed linearly, 4000 kimg",
+preset("toy-grid-ns", "25-Gaussian grid (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, non-saturating GAN, Adam(3e-4, 0.5, 0.9) decayed linearly, 3500 kimg",
        data__name="grid25", **_TOY_NS)
-preset("toy-ring-wgan-gp", "8-Gaussian ring (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, WGAN-GP with gan_toy.py's penalty 0.1 (Gulrajani et al. 2017), n_critic 2, Adam(3e-4, 0.5, 0.9) decayed linearly, 4000 kimg",
+preset("toy-ring-wgan-gp", "8-Gaussian ring (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, WGAN-GP with gan_toy.py's penalty 0.1 (Gulrajani et al. 2017), n_critic 2, Adam(3e-4, 0.5, 0.9) decayed linearly, 3500 kimg",
        data__name="ring8", **_TOY_WGAN_GP)
-preset("toy-grid-wgan-gp", "25-Gaussian grid (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, WGAN-GP with gan_toy.py's penalty 0.1 (Gulrajani et al. 2017), n_critic 2, Adam(3e-4, 0.5, 0.9) decayed linearly, 4000 kimg",
+preset("toy-grid-wgan-gp", "25-Gaussian grid (PacGAN protocol), MLP G 128x4 / D 128x3, z 2, WGAN-GP with gan_toy.py's penalty 0.1 (Gulrajani et al. 2017), n_critic 2, Adam(3e-4, 0.5, 0.9) decayed linearly, 3500 kimg",
        data__name="grid25", **_TOY_WGAN_GP)
 
 # MNIST-5k with DCGAN (Radford et al. 2015: Adam(2e-4, 0.5), batch 64, BatchNorm, z 100).

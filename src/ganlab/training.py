@@ -151,10 +151,11 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
-        if cfg.lr_decay == "linear":  # a function of cur_nimg alone, so resume needs no state
+        if cfg.lr_decay_kimg is not None:  # a function of cur_nimg alone: resume needs no state
+            decay = max(0.0, 1 - cur_nimg / (cfg.lr_decay_kimg * 1000))
             for opt, base in ((g_opt, cfg.g_opt.lr), (d_opt, cfg.d_opt.lr)):
                 for group in opt.param_groups:
-                    group["lr"] = base * (1 - cur_nimg / total_nimg)
+                    group["lr"] = base * decay
         next_nimg = cur_nimg + n_d * cfg.batch_size
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)
