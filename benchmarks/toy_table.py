@@ -16,14 +16,12 @@ from pathlib import Path
 from ganlab.rundir import read_metrics
 
 
-def fmt(values, pct=False):
-    values = [v for v in values if v is not None]
+def fmt(values, scale=1.0, digits=1):
+    values = [v * scale for v in values if v is not None]
     if not values:
         return "n/a"
-    scale = 100 if pct else 1
-    mean = statistics.mean(values) * scale
-    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{mean:.1f} ± {std:.1f}" if pct else f"{mean:.2f} ± {std:.2f}"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def main(root):
@@ -37,8 +35,8 @@ def main(root):
     print("|---|---|---|---|---|---|---|")
     for preset, recs in sorted(finals.items()):
         n_none = sum(r["rkl"] is None for r in recs)
-        rkl = fmt([r["rkl"] for r in recs]) + (f" ({n_none} without HQ samples)" if n_none else "")
-        print(f"| {preset} | {len(recs)} | {fmt([r['modes'] for r in recs])} | {fmt([r['hq'] for r in recs], pct=True)} "
+        rkl = fmt([r["rkl"] for r in recs], digits=3) + (f" ({n_none} without HQ samples)" if n_none else "")
+        print(f"| {preset} | {len(recs)} | {fmt([r['modes'] for r in recs])} | {fmt([r['hq'] for r in recs], scale=100)} "
               f"| {rkl} | {', '.join(str(r['modes']) for r in recs)} | {statistics.mean(r['time_s'] for r in recs):.0f} |")
 
 
