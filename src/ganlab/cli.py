@@ -51,12 +51,14 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Run length in passes over the dataset.")
 @click.option("--seed", type=int, help="Training seed.")
 @click.option("--device", metavar="auto|cpu|cuda", help="Device (default: auto).")
+@click.option("--eval-every", "eval_every", type=click.FloatRange(min=0, min_open=True), metavar="KIMG",
+              help="Evaluate the config's metrics every KIMG and keep checkpoint-best.pt by the first.")
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder for run directories.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--resume", "resume_dir", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")
 @click.option("--force", is_flag=True, help="With --resume: accept a changed config.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(preset, sets, kimg, epochs, seed, device, out, dry_run, resume_dir, force, quiet):
+def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet):
     from ganlab.training import training_loop
 
     if kimg is not None and epochs is not None:
@@ -69,6 +71,8 @@ def train(preset, sets, kimg, epochs, seed, device, out, dry_run, resume_dir, fo
         overrides["seed"] = seed
     if device is not None:
         overrides["device"] = device
+    if eval_every is not None:
+        overrides["eval_kimg"] = eval_every
 
     state = None
     if resume_dir:
@@ -104,13 +108,24 @@ def train(preset, sets, kimg, epochs, seed, device, out, dry_run, resume_dir, fo
 
     record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset)
     click.echo(_summary(record, opened[0]))
+    best = Path(opened[0]) / rundir.BEST_JSON
+    if cfg.eval_kimg and cfg.metrics and best.is_file():
+        import json
+
+        b = json.loads(best.read_text())
+        last = record.get(b["metric"])
+        click.echo(f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg ({rundir.BEST}); last {last:.4g}"
+                   if last is not None else f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg")
+
+
+RESUME_FREE_KEYS = ("kimg", "device", "eval_kimg", "metrics")  # they do not change the weights
 
 
 def _check_unchanged(old_cfg, new_cfg, force):
     """Refuse a resume whose config differs (other than length and device) unless forced."""
     old = rundir.flatten(rundir.config_to_dict(old_cfg))
     new = rundir.flatten(rundir.config_to_dict(new_cfg))
-    changed = [k for k in sorted(set(old) | set(new)) if k not in ("kimg", "device") and old.get(k) != new.get(k)]
+    changed = [k for k in sorted(set(old) | set(new)) if k not in RESUME_FREE_KEYS and old.get(k) != new.get(k)]
     if changed and not force:
         diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:5])
         raise ConfigError(f"--resume with a changed config ({diff}) is refused; expected the run's own config, or --force")
@@ -161,6 +176,105 @@ def sample(run_dir, n, seed, out_file, checkpoint, device):
     z = sample_z(n, cfg, dev, generator=torch.Generator(device=dev).manual_seed(seed))
     path = save_samples(G, z, dataset, Path(out_file or Path(run_dir) / f"sample-seed{seed}.png"))
     click.echo(f"wrote {path}")
+
+
+EVAL_HELP = """Evaluate a run's generator (or two sample sets) with registered metrics.
+
+\b
+Examples:
+  ganlab eval runs/00000-demo
+  ganlab eval runs/00000-demo --metrics fid5k_lenet,kid5k_lenet,pr5k_lenet --seeds 3
+  ganlab eval runs/00000-demo --checkpoint best
+  ganlab eval --real real_digits.npz --fake samples/ --extractor lenet-mnist
+
+With RUN_DIR the default metrics are the run's own (config key `metrics`), else those of its data
+(MNIST-like: fid5k_lenet, kid5k_lenet, pr5k_lenet, mnist_score5k, classes5k_lenet). Results are
+printed and appended to the run's metrics.jsonl. With --real/--fake (folders, zips or .npz files)
+every item of both sets is used and the metric names carry no count.
+"""
+
+DEFAULT_METRICS = {(1, 28, 28): ["fid5k_lenet", "kid5k_lenet", "pr5k_lenet", "mnist_score5k", "classes5k_lenet"]}
+
+
+@cli.command(name="eval", help=EVAL_HELP)
+@click.argument("run_dir", required=False, type=click.Path())
+@click.option("--metrics", "metric_list", metavar="LIST", help="Comma-separated metric names (`ganlab list metrics`).")
+@click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(min=1), help="Report mean ± std over N generator seeds.")
+@click.option("--real", type=click.Path(), help="Real samples: a folder, zip or .npz (with --fake, instead of RUN_DIR).")
+@click.option("--fake", type=click.Path(), help="Generated samples: a folder, zip or .npz.")
+@click.option("--extractor", help="With --real/--fake: lenet-mnist or inception-fid (default: by image shape).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device):
+    from ganlab.utils.device import select_device
+
+    dev = select_device(device)
+    if (real is None) != (fake is None) or (real is not None) == (run_dir is not None):
+        raise click.UsageError("give RUN_DIR, or --real and --fake")
+    if real is not None:
+        return _eval_sets(real, fake, extractor, dev)
+    import statistics
+
+    from ganlab.data import load_dataset
+    from ganlab.metrics.evaluate import Evaluator
+    from ganlab.objectives import build_objective
+    from ganlab.training import build_models, sample_z
+
+    cfg, state = rundir.load_run(run_dir, checkpoint)
+    dataset = load_dataset(cfg.data)
+    names = metric_list.split(",") if metric_list else list(cfg.metrics) or DEFAULT_METRICS.get(dataset.shape)
+    if not names:
+        raise ConfigError(f"no default metrics for data of shape {dataset.shape}; expected --metrics (see `ganlab list metrics`)")
+    evaluator = Evaluator(names, dataset, cfg.data, dev)
+    G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), dev)
+    G.load_state_dict(state["G"])
+    runs = [evaluator(G, lambda n, gen: sample_z(n, cfg, dev, gen), seed=s) for s in range(seeds)]
+    summary = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        summary[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if seeds > 1 else 0.0}
+    kimg = int(state["cur_nimg"]) / 1000
+    click.echo(f"{run_dir} ({checkpoint} checkpoint, {kimg:.1f} kimg, {seeds} seed(s)):")
+    for key, v in summary.items():
+        click.echo(f"  {key:28s} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if seeds > 1 else ""))
+    rundir.append_metrics(run_dir, {"eval": True, "checkpoint": str(checkpoint), "kimg": kimg, "seeds": seeds,
+                                    **{k: v["mean"] for k, v in summary.items()},
+                                    **({f"{k}_seed_std": v["std"] for k, v in summary.items()} if seeds > 1 else {})})
+
+
+def _eval_sets(real, fake, extractor, dev):
+    import torch
+
+    from ganlab.config import DataConfig
+    from ganlab.data import load_dataset
+    from ganlab.metrics import MetricSpec
+    from ganlab.metrics.evaluate import _extract, compute
+    from ganlab.metrics.extractors import EXTRACTORS
+
+    def load(path, shape=None):
+        name = "npz" if str(path).endswith((".npz", ".npy")) else "images"
+        cfg = DataConfig(name=name, path=str(path))
+        if shape is not None:
+            cfg.channels, cfg.resolution = shape[0], shape[1]
+        return load_dataset(cfg)
+
+    real_ds = load(real, (1, 28) if extractor == "lenet-mnist" else None)
+    fake_ds = load(fake, (real_ds.shape[0], real_ds.shape[1]))
+    extractor = extractor or ("lenet-mnist" if real_ds.shape == (1, 28, 28) else "inception-fid")
+    ext = EXTRACTORS.lookup(extractor)(device=dev).eval()
+    feats = {}
+    for label, ds in (("real", real_ds), ("fake", fake_ds)):
+        feats[label] = _extract(ext, (ds.batch(i, dev) for i in torch.arange(len(ds)).split(250)))
+    short = extractor.split("-")[0]
+    specs = {f"fid_{short}": MetricSpec("fid", extractor), f"kid_{short}": MetricSpec("kid", extractor),
+             f"pr_{short}": MetricSpec("pr", extractor, lower_is_better=False)}
+    if ext.num_classes:
+        specs[f"is_{short}"] = MetricSpec("is", extractor, lower_is_better=False)
+        specs[f"classes_{short}"] = MetricSpec("classes", extractor, lower_is_better=False)
+    results = compute(specs, {extractor: feats["real"][0]}, {extractor: feats["fake"]})
+    click.echo(f"real {real} ({len(real_ds)} items) vs fake {fake} ({len(fake_ds)} items), {extractor} features:")
+    for key, value in results.items():
+        click.echo(f"  {key:20s} {value:.4f}")
 
 
 LIST_KINDS = ("objectives", "networks", "datasets", "presets", "metrics")

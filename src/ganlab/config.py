@@ -7,7 +7,7 @@ use dotted keys: `--set objective=wgan-gp --set D.norm=layer --set g_opt.lr=1e-4
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -69,6 +69,9 @@ class Config:
     cpu_threads: Optional[int] = None   # torch CPU threads; None = 1 for toy points (small MLPs
                                         # run faster single-threaded), all cores for images
     log_kimg: float = 1.0               # metrics.jsonl line every this many kimg
+    metrics: List[str] = field(default_factory=list)  # METRICS names for evaluation; the first
+                                        # is primary (it picks the `best` checkpoint)
+    eval_kimg: Optional[float] = None   # evaluate `metrics` every this many kimg (None = never)
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
 
@@ -152,6 +155,14 @@ def validate(cfg):
         require(OmegaConf.select(cfg, key) >= 1, key, "an integer >= 1")
     for key in ("kimg", "log_kimg", "snapshot_kimg"):
         require(OmegaConf.select(cfg, key) > 0, key, "a number > 0")
+    require(cfg.eval_kimg is None or cfg.eval_kimg > 0, "eval_kimg", "a number > 0 (or null)")
+    if cfg.metrics:
+        from ganlab.metrics import METRICS
+
+        for name in cfg.metrics:
+            METRICS.lookup(name)
+        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes"):
+            raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score or classes metric first")
     require(cfg.cpu_threads is None or cfg.cpu_threads >= 1, "cpu_threads", "an integer >= 1 (or null)")
     require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
     require(cfg.lr_decay_kimg is None or cfg.lr_decay_kimg > 0, "lr_decay_kimg", "a number > 0 (or null)")

@@ -6,6 +6,8 @@ runs/<id>-<description>/
   samples-kimgXXXX.X.png  samples from one fixed z (a scatter plot for low-dimensional data)
   checkpoint-latest.pt    everything needed to resume, written atomically
   checkpoint-final.pt     the same, at the end of the requested length
+  checkpoint-best.pt      the same, at the best value of the primary metric (with --eval-every)
+  best.json               that metric, its value and the kimg where it was reached
 """
 
 import json
@@ -23,6 +25,8 @@ CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
 LATEST = "checkpoint-latest.pt"
 FINAL = "checkpoint-final.pt"
+BEST = "checkpoint-best.pt"
+BEST_JSON = "best.json"
 
 
 def new_run_dir(root, description):
@@ -93,10 +97,16 @@ def require_run_dir(path):
 def load_run(path, checkpoint="latest"):
     """(config, checkpoint state) of a run directory; `checkpoint` is latest, final or a path."""
     path = require_run_dir(path)
-    ckpt = {"latest": path / LATEST, "final": path / FINAL}.get(checkpoint, Path(checkpoint))
+    ckpt = {"latest": path / LATEST, "final": path / FINAL, "best": path / BEST}.get(checkpoint, Path(checkpoint))
     state = load_checkpoint(ckpt)
     cfg = config_from_yaml(state["config"], f"checkpoint {str(ckpt)!r}")
     return cfg, state
+
+
+def write_json(path, data):
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def append_metrics(run_dir, record):

@@ -112,7 +112,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
     sampler = IndexSampler(len(dataset), cfg.seed)
     grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
-    cur_nimg, g_steps, elapsed = 0, 0, 0.0
+    evaluator = None
+    if cfg.eval_kimg is not None and cfg.metrics:
+        from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
+
+        evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device)
+    cur_nimg, g_steps, elapsed, best = 0, 0, 0.0, None
     run_dir = Path(run_dir() if callable(run_dir) else run_dir)
 
     # Resume.
@@ -126,10 +131,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         if device.type == "cuda" and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"], device)
         cur_nimg, g_steps, elapsed = int(state["cur_nimg"]), int(state["g_steps"]), float(state["elapsed"])
+        best = state.get("best") or None
 
     total_nimg = int(round(cfg.kimg * 1000))
     log_nimg = max(1, int(round(cfg.log_kimg * 1000)))
     snap_nimg = max(1, int(round(cfg.snapshot_kimg * 1000)))
+    eval_nimg = max(1, int(round((cfg.eval_kimg or 1e12) * 1000)))
     config_yaml = OmegaConf.to_yaml(cfg)
 
     def checkpoint_state():
@@ -137,6 +144,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             "config": config_yaml, "G": G.state_dict(), "D": D.state_dict(),
             "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "sampler": sampler.state_dict(),
             "rng_cpu": torch.get_rng_state(), "cur_nimg": cur_nimg, "g_steps": g_steps, "elapsed": elapsed,
+            "best": best or {},
         }
         if device.type == "cuda":
             out["rng_cuda"] = torch.cuda.get_rng_state(device)
@@ -160,6 +168,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)
         snap_now = next_nimg // snap_nimg > cur_nimg // snap_nimg or next_nimg >= total_nimg
+        eval_now = evaluator is not None and (next_nimg // eval_nimg > cur_nimg // eval_nimg or next_nimg >= total_nimg)
+        log_now = log_now or eval_now
 
         # D steps.
         G.requires_grad_(False)
@@ -221,6 +231,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 )
             if dataset.modes is not None:
                 record.update(evaluate_toy(G, cfg, dataset, device, cfg.seed + 2))
+            if eval_now:
+                record.update(evaluator(G, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
+                best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
             rundir.append_metrics(run_dir, record)
             bar.set_postfix_str(_postfix(record), refresh=False)
 
@@ -234,6 +247,20 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         record = (rundir.read_metrics(run_dir) or [{}])[-1]  # already at the requested length
     save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
     return record
+
+
+def _update_best(best, record, evaluator, run_dir, checkpoint_state):
+    """Keep checkpoint-best.pt at the best value of the primary metric so far."""
+    name, lower = evaluator.primary
+    value = record[name]
+    if best and (value >= best["value"] if lower else value <= best["value"]):
+        return best
+    best = {"metric": name, "value": value, "kimg": record["kimg"]}
+    state = checkpoint_state()
+    state["best"] = best
+    save_checkpoint(run_dir / rundir.BEST, state)
+    rundir.write_json(run_dir / rundir.BEST_JSON, best)
+    return best
 
 
 def _postfix(record):

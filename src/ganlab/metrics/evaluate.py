@@ -1,0 +1,140 @@
+"""Evaluate a generator by registered metric names: one feature pass per extractor, real-data
+statistics cached on disk, results as a flat dict of numbers."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ganlab.errors import ConfigError
+from ganlab.metrics import METRICS
+from ganlab.metrics.extractors import EXTRACTORS
+from ganlab.metrics.features import FeatureStats
+from ganlab.metrics.fid import frechet_distance
+from ganlab.metrics.inception_score import class_histogram, inception_score
+from ganlab.metrics.kid import kid
+from ganlab.metrics.precision_recall import density_coverage, precision_recall
+
+BATCH = 250
+REAL_SEED = 0  # the real reference set: `num` training items drawn with this seed (all when fewer)
+
+
+def cache_dir():
+    return Path(os.environ.get("GANLAB_CACHE", Path.home() / ".cache" / "ganlab")) / "stats"
+
+
+def check_metrics(names, dataset_kind):
+    """The MetricSpecs of `names`, refusing unknown names and image metrics on toy points."""
+    specs = {}
+    for name in names:
+        spec = METRICS.lookup(name)
+        if spec.kind == "toy":
+            raise ConfigError(f"metric {name!r} is computed during training on toy data; `ganlab eval` computes feature metrics such as fid5k_lenet")
+        if dataset_kind == "points" and spec.extractor != "identity":
+            raise ConfigError(f"metric {name!r} needs images; this run's data are 2-D points (its metrics are modes, hq, rkl)")
+        specs[name] = spec
+    return specs
+
+
+@torch.no_grad()
+def _extract(extractor, batches):
+    """Run the extractor over an iterable of image batches: (features float32 [N, d], probs or None)."""
+    feats, probs = [], []
+    for x in batches:
+        out = extractor(x)
+        feats.append(out["features"].float().cpu())
+        if out.get("probs") is not None:
+            probs.append(out["probs"].cpu())
+    return torch.cat(feats), (torch.cat(probs).double() if probs else None)
+
+
+def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
+    """Features of the real reference set, cached by extractor, weights, dataset and count."""
+    key = json.dumps({"extractor": extractor_name, "weights": extractor.weights_id, "data": dict(data_cfg),
+                      "num": num, "seed": REAL_SEED, "n_items": len(dataset)}, sort_keys=True, default=str)
+    path = cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.safetensors"
+    if path.is_file():
+        try:
+            return load_file(path)["features"]
+        except Exception:  # a damaged cache file is recomputed, never trusted
+            pass
+    gen = torch.Generator().manual_seed(REAL_SEED)
+    idx = torch.randperm(len(dataset), generator=gen)[:num]
+    feats, _ = _extract(extractor, (dataset.batch(i, device) for i in idx.split(BATCH)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    save_file({"features": feats.contiguous()}, str(tmp))
+    os.replace(tmp, path)
+    return feats
+
+
+def generate(G, sample_z, num, seed, device):
+    """Yield `num` samples of G in batches, from latent codes of a generator seeded with `seed`."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    was_training = G.training
+    G.eval()
+    try:
+        for start in range(0, num, BATCH):
+            with torch.no_grad():
+                yield G(sample_z(min(BATCH, num - start), gen)).clamp(-1, 1)
+    finally:
+        G.train(was_training)
+
+
+def compute(specs, real_by_extractor, fake_by_extractor):
+    """{name: value} from real features and (fake features, fake probs) per extractor."""
+    out = {}
+    for name, spec in specs.items():
+        fake, probs = fake_by_extractor[spec.extractor]
+        real = real_by_extractor.get(spec.extractor)
+        if spec.kind == "fid":
+            rs, fs = FeatureStats(), FeatureStats()
+            rs.update(real)
+            fs.update(fake)
+            out[name] = frechet_distance(rs.mean(), rs.cov(), fs.mean(), fs.cov())
+        elif spec.kind == "kid":
+            out[name], out[f"{name}_std"] = kid(real, fake)
+        elif spec.kind == "pr":
+            out.update({f"{name}_{k}": v for k, v in precision_recall(real, fake, k=3).items()})
+        elif spec.kind == "dc":
+            out.update({f"{name}_{k}": v for k, v in density_coverage(real, fake, k=5).items()})
+        elif spec.kind == "is":
+            out[name], out[f"{name}_std"] = inception_score(probs, splits=10)
+        elif spec.kind == "classes":
+            hist = class_histogram(probs)
+            out[name], out[f"{name}_kl"] = hist["classes_covered"], hist["kl_to_uniform"]
+    return {k: float(v) for k, v in out.items()}
+
+
+class Evaluator:
+    """Metrics of one run's generator: extractors and real features are loaded once, so calling it
+    every few kimg during training costs only the generated samples' feature pass."""
+
+    def __init__(self, names, dataset, data_cfg, device):
+        self.specs = check_metrics(names, dataset.kind)
+        self.device = device
+        self.extractors, self.real = {}, {}
+        for name in {s.extractor for s in self.specs.values()}:
+            ext = EXTRACTORS.lookup(name)(device=device)
+            ext.eval()
+            self.extractors[name] = ext
+            num = max(s.num for s in self.specs.values() if s.extractor == name)
+            needs_real = any(s.kind in ("fid", "kid", "pr", "dc") for s in self.specs.values() if s.extractor == name)
+            if needs_real:
+                self.real[name] = real_features(name, ext, dataset, data_cfg, num, device)
+
+    def __call__(self, G, sample_z, seed=0):
+        fakes = {}
+        for name, ext in self.extractors.items():
+            num = max(s.num for s in self.specs.values() if s.extractor == name)
+            fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device))
+        return compute(self.specs, self.real, fakes)
+
+    @property
+    def primary(self):
+        """(name, lower_is_better) of the first metric: the one `best` checkpoints follow."""
+        name = next(iter(self.specs))
+        return name, self.specs[name].lower_is_better
