@@ -25,6 +25,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
+	$(PY) benchmarks/metrics_speed.py
 	$(PY) benchmarks/train_throughput.py
 
 clean:

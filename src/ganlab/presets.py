@@ -36,7 +36,8 @@ preset("toy-grid-wgan-gp", "25-Gaussian grid (PacGAN protocol), MLP G 128x4 / D 
 
 # MNIST-5k with DCGAN (Radford et al. 2015: Adam(2e-4, 0.5), batch 64, BatchNorm, z 100).
 _DCGAN = dict(data__name="mnist5k", G__arch="dcgan", D__arch="dcgan", G__width=64, D__width=64,
-              z_dim=100, batch_size=64, g_opt__lr=2e-4, d_opt__lr=2e-4, log_kimg=5.0, snapshot_kimg=25.0)
+              z_dim=100, batch_size=64, g_opt__lr=2e-4, d_opt__lr=2e-4, log_kimg=5.0, snapshot_kimg=25.0,
+              metrics=["fid5k_lenet", "kid5k_lenet", "pr5k_lenet", "mnist_score5k", "classes5k_lenet"])
 preset("mnist5k-dcgan-ns", "MNIST-5k, DCGAN-28 (Radford et al. 2015: Adam(2e-4, 0.5), batch 64), non-saturating GAN, 150 kimg",
        objective="nonsaturating", kimg=150.0, **_DCGAN)
 preset("demo", "the `make demo` job: mnist5k-dcgan-ns, digits in a few minutes on a 2-core CPU",
