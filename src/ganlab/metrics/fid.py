@@ -2,8 +2,9 @@
 
 FID = ‖μ1 − μ2‖² + Tr(Σ1) + Tr(Σ2) − 2 Tr((Σ1Σ2)^{1/2})            (REFERENCES §4)
 
-The trace term is computed as Σ_i sqrt(λ_i) of the symmetric PSD matrix sqrt(Σ1)·Σ2·sqrt(Σ1), whose
-eigenvalues equal those of Σ1Σ2 (TF-GAN's `trace_sqrt_product`, method C in metrics-anchors §2.1).
+The trace term is computed as Σ_i sqrt(λ_i) of a symmetric PSD matrix R·Σ2·Rᵀ with RᵀR = Σ1 (the
+Cholesky factor, or sqrt(Σ1) when Σ1 is singular), whose eigenvalues equal those of Σ1Σ2 (the
+idea of TF-GAN's `trace_sqrt_product`, method C in metrics-anchors §2.1).
 Both factors are symmetric, so `eigh` gives real eigenvalues; tiny negative ones from rounding are
 clamped to 0, as are positive ones below the rounding floor (see `_drop_rounding`). This agrees with pytorch-fid's `scipy.linalg.sqrtm(Σ1Σ2)` to ~1e-12 on full-rank
 statistics and, unlike it, never returns complex values or NaN on rank-deficient ones (n < d).
@@ -25,10 +26,17 @@ def _drop_rounding(w):
 
 
 def trace_sqrt_product(sigma1, sigma2):
-    """Tr((Σ1Σ2)^{1/2}) = Σ sqrt(λ_i(sqrt(Σ1) Σ2 sqrt(Σ1))) for symmetric PSD float64 [d, d] tensors."""
-    w, v = torch.linalg.eigh(sigma1)
-    root1 = (v * _drop_rounding(w).sqrt()) @ v.T   # [d, d] symmetric sqrt(Σ1)
-    m = root1 @ sigma2 @ root1
+    """Tr((Σ1Σ2)^{1/2}) = Σ sqrt(λ_i(R Σ2 Rᵀ)) for symmetric PSD float64 [d, d] tensors, where
+    RᵀR = Σ1 makes R Σ2 Rᵀ symmetric PSD with the eigenvalues of Σ1Σ2. R is the Cholesky factor Lᵀ
+    when Σ1 is positive definite (about 25x cheaper than an eigendecomposition), else sqrt(Σ1)
+    from `eigh` (rank-deficient covariances, n ≤ d)."""
+    chol, info = torch.linalg.cholesky_ex(sigma1)
+    if info.item() == 0:
+        root1 = chol.T                                   # [d, d], Σ1 = root1ᵀ root1
+    else:
+        w, v = torch.linalg.eigh(sigma1)
+        root1 = (v * _drop_rounding(w).sqrt()) @ v.T     # [d, d] symmetric sqrt(Σ1)
+    m = root1 @ sigma2 @ root1.T
     m = (m + m.T) / 2  # symmetric in exact arithmetic; eigh reads one triangle only
     return _drop_rounding(torch.linalg.eigvalsh(m)).sqrt().sum()
 
