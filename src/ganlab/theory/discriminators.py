@@ -1,0 +1,1 @@
+"""Theory experiments (see ganlab.theory)."""
