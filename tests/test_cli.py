@@ -95,7 +95,8 @@ def _assert_same_state(a, b):
     TOY + ["--set", "objective=wgan-gp", "--set", "lr_decay_kimg=2.5"],
     TOY + ["--set", "objective=wgan", "--set", "wgan_warmup=true", "--set", "g_opt.name=rmsprop", "--set", "batch_size=8"],
     TOY + ["--set", "objective=lsgan-mm", "--set", "z_prior=uniform"],
-], ids=["dcgan-ns", "toy-wgan-gp", "toy-wgan-warmup", "toy-lsgan-mm"])
+    SMALL_DCGAN + ["--set", "objective=wgan-gp", "--set", "bf16=true"],
+], ids=["dcgan-ns", "toy-wgan-gp", "toy-wgan-warmup", "toy-lsgan-mm", "dcgan-wgan-gp-bf16"])
 def test_resume_is_bit_exact(run_cli, tmp_path, args):
     """2 kimg in one go == 1 kimg, then resumed to 2 kimg."""
     common = list(args) + ["--set", "log_kimg=0.5", "--set", "snapshot_kimg=0.5"]

@@ -66,6 +66,8 @@ class Config:
     kimg: float = 100.0                 # run length in thousands of real images shown to D
     seed: int = 0                       # training seed (weights, noise, data order)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
+    bf16: bool = False                  # bfloat16 autocast for the networks' forward passes
+                                        # (losses and the gradient penalty's norm stay fp32)
     cpu_threads: Optional[int] = None   # torch CPU threads; None = 1 for toy points (small MLPs
                                         # run faster single-threaded), all cores for images
     log_kimg: float = 1.0               # metrics.jsonl line every this many kimg

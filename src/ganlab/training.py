@@ -108,6 +108,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
     sampler = IndexSampler(len(dataset), cfg.seed)
@@ -176,12 +177,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         D.requires_grad_(True)
         for _ in range(n_d):
             real = dataset.batch(sampler.next(cfg.batch_size), device)  # [N, *shape]
-            with torch.no_grad():
-                fake = G(sample_z(cfg.batch_size, cfg, device))
-            s_r, s_f = D(real), D(fake)  # [N], [N]
-            loss_d = objective.d_loss(s_r, s_f).mean()
-            if objective.penalty is not None:
-                loss_d = loss_d + objective.penalty(D, real, fake).mean()
+            with torch.no_grad(), autocast():
+                fake = G(sample_z(cfg.batch_size, cfg, device)).float()
+            with autocast():
+                s_r, s_f = D(real).float(), D(fake).float()  # [N], [N]; losses in fp32
+                penalty = objective.penalty(D, real, fake).float().mean() if objective.penalty is not None else 0
+            loss_d = objective.d_loss(s_r, s_f).mean() + penalty
             d_opt.zero_grad(set_to_none=True)
             loss_d.backward()
             d_opt.step()
@@ -196,11 +197,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         # G step.
         G.requires_grad_(True)
         D.requires_grad_(False)
-        s_f = D(G(sample_z(cfg.batch_size, cfg, device)))
+        with autocast():
+            s_f = D(G(sample_z(cfg.batch_size, cfg, device))).float()
         loss_g = objective.g_loss(s_f).mean()
         if objective.g_regularizer is not None:
-            with torch.no_grad():
-                s_r = D(real)
+            with torch.no_grad(), autocast():
+                s_r = D(real).float()
             loss_g = loss_g + objective.g_regularizer(s_f, s_r)
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
