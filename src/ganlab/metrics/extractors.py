@@ -6,7 +6,6 @@ dict with "features" [N, d] and, for classifiers, "probs" [N, K] (rows sum to 1)
 `weights_id` names the weights (a content hash), so cached real-data statistics are keyed by it.
 """
 
-import torch
 from torch import nn
 
 from ganlab.utils.registry import Registry

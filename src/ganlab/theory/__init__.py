@@ -37,6 +37,15 @@ def bound(value, limit, above=False):
             "tolerance": None, "ok": bool(ok)}
 
 
+def save_figure(fig, out):
+    """Write a matplotlib figure as out/figure.png (the experiment contract) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(Path(out) / "figure.png", dpi=110)
+    plt.close(fig)
+
+
 def run_experiment(name, out, quick=False, seed=0):
     """Run experiment `name`, writing figure.png and result.json into `out`; returns the result."""
     fn = EXPERIMENTS.lookup(name)

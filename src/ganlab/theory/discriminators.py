@@ -7,7 +7,6 @@ pointwise optimum wherever the densities carry weight. The critic experiment tra
 """
 
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -21,7 +20,7 @@ from ganlab.config import NetConfig  # noqa: E402
 from ganlab.networks import build_network  # noqa: E402
 from ganlab.objectives import build_objective  # noqa: E402
 from ganlab.regularizers import gradient_penalty  # noqa: E402
-from ganlab.theory import EXPERIMENTS, bound, check  # noqa: E402
+from ganlab.theory import EXPERIMENTS, bound, check, save_figure  # noqa: E402
 
 # Two 1-D pairs (p_r, p_g): a Gaussian against a shifted, wider Gaussian, and a Gaussian against a
 # bimodal mixture (D* is then non-monotone). Each density is a list of (weight, mean, std).
@@ -102,9 +101,7 @@ def _optimum_experiment(out, quick, seed, objective, d_of_score, d_star, value_o
         ax.set_title(f"{name}: max|D - D*| = {max_err:.3f} (shaded: compared)", fontsize=9)
         ax.set_xlabel("x")
     axes[0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(Path(out) / "figure.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
     return result, checks
 
 
@@ -254,9 +251,7 @@ def critic_vs_discriminator(out, quick, seed):
     ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="center left")
     ax.set_title(f"|dL_G/dx| at fake: minimax {grad_minimax:.1e}, critic {grad_critic:.2f}; "
                  f"critic R^2 {r2:.3f}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(Path(out) / "figure.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
     claim = ("Between two far-apart Gaussians the minimax D saturates, so the saturating G loss has a vanishing "
              "gradient, while the WGAN-GP critic is close to linear with slope about 1 (Arjovsky et al. 2017, Fig. 2)")

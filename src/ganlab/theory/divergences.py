@@ -5,7 +5,6 @@ closed form or a float64 numerical integral (REFERENCES §2).
 """
 
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -17,7 +16,7 @@ from scipy import integrate, optimize, stats  # noqa: E402
 
 from ganlab.fdivergences import FDIVERGENCES, variational_bound  # noqa: E402
 from ganlab.objectives import build_objective  # noqa: E402
-from ganlab.theory import EXPERIMENTS, bound, check  # noqa: E402
+from ganlab.theory import EXPERIMENTS, bound, check, save_figure  # noqa: E402
 
 LOG2 = math.log(2.0)
 
@@ -43,12 +42,6 @@ class _Critics(torch.nn.Module):
             if i < len(self.weights) - 1:
                 x = torch.relu(x)
         return x.squeeze(-1)  # [K, N]
-
-
-def _save(fig, out):
-    fig.tight_layout()
-    fig.savefig(Path(out) / "figure.png", dpi=110)
-    plt.close(fig)
 
 
 # --- 1. Wasserstein vs Jensen-Shannon on parallel lines (Arjovsky et al. 2017, Example 1) --------
@@ -123,7 +116,7 @@ def wasserstein_vs_js(out, quick, seed):
     ax[1].set(title="Jensen-Shannon divergence", xlabel="θ")
     for a in ax:
         a.legend(fontsize=8)
-    _save(fig, out)
+    save_figure(fig, out)
 
     return {
         "claim": EXPERIMENTS.descriptions["wasserstein-vs-js"],
@@ -192,7 +185,7 @@ def f_divergences(out, quick, seed):
     ax.set_xticks(pos, names)
     ax.set(title="f-divergences between N(0, 1) and N(0.8, 1.05^2)")
     ax.legend(fontsize=8)
-    _save(fig, out)
+    save_figure(fig, out)
 
     return {
         "claim": EXPERIMENTS.descriptions["f-divergences"],
@@ -308,7 +301,7 @@ def mle_kl(out, quick, seed):
     ax[1].set(title="Adam on the NLL, 2-Gaussian mixture", xlabel="step")
     for a in ax:
         a.legend(fontsize=8)
-    _save(fig, out)
+    save_figure(fig, out)
 
     return {
         "claim": EXPERIMENTS.descriptions["mle-kl"],

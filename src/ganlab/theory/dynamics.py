@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from ganlab.config import NetConfig  # noqa: E402
 from ganlab.objectives import build_objective  # noqa: E402
 from ganlab.networks import build_network  # noqa: E402
-from ganlab.theory import EXPERIMENTS, bound, check  # noqa: E402
+from ganlab.theory import EXPERIMENTS, bound, check, save_figure  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Vanishing gradients.
@@ -89,9 +89,7 @@ def vanishing_gradients(out: Path, quick: bool, seed: int) -> dict:
     ax.set(xscale="log", yscale="log", xlabel="D training steps + 1", ylabel="||grad_theta L_G||",
            title="G gradient as D trains (real N(3, 0.1²), fake N(-3, 0.1²))")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
     checks = {
         "minimax_final_over_peak": bound(ratios["minimax"], _VG_MINIMAX_MAX_RATIO),
@@ -163,9 +161,7 @@ def bilinear_game(out: Path, quick: bool, seed: int) -> dict:
         ax.set(title=title, xlabel="x (max player)", ylabel="y (min player)", aspect="equal")
         ax.legend(loc="upper right", fontsize=8)
     fig.suptitle(f"min_y max_x x·y, eta = {eta}, {steps} steps")
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out)
 
     return {
         "claim": (f"min_y max_x x·y from (1, 1), eta = {eta}, {steps} steps in float64: every simultaneous step "
@@ -260,9 +256,7 @@ def mode_collapse(out: Path, quick: bool, seed: int) -> dict:
             if r == len(runs) - 1:
                 ax.set_xlabel("mode")
     fig.suptitle(f"8-Gaussian ring: high-quality samples per mode (2,500 samples, seed {seed})")
-    fig.tight_layout()
-    fig.savefig(out / "figure.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
     final = {label: rows[-1] for label, rows in runs.items()}
     summary = ", ".join(f"{label} {f['modes']} modes, hq {f['hq']:.1%}, reverse KL "
