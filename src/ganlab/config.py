@@ -22,6 +22,8 @@ class DataConfig:
     resolution: Optional[int] = None    # resize images to this side (image folders; None = native)
     channels: Optional[int] = None      # 1 = grey, 3 = RGB (image folders; None = native)
     split: str = "train"                # train | test, for datasets that have both
+    pad: int = 0                        # pad images by this many background pixels on each
+                                        # side (MNIST 28 -> 32 with pad 2, for Progressive GAN)
     n: int = 100_000                    # points drawn once for toy datasets
     seed: int = 0                       # seed of that draw (independent of the training seed)
 
@@ -34,6 +36,8 @@ class NetConfig:
     activation: Optional[str] = None    # relu | leaky_relu | elu | tanh; None = the family's rule
     norm: Optional[str] = None          # batch | layer | none; None = the family's rule, and no
                                         # BatchNorm in D for gradient-penalty objectives
+    spectral_norm: bool = False         # spectral normalisation of every conv/linear weight
+                                        # (Miyato et al. 2018); meant for D
 
 
 @dataclass
@@ -58,6 +62,10 @@ class Config:
     n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
     wgan_warmup: bool = False           # official WGAN code: 100 D steps for the first 25 G
                                         # steps and every 500th
+    ema_kimg: Optional[float] = None    # half-life of an exponential moving average of G's
+                                        # weights, in kimg; used for samples and evaluation
+                                        # (None = off)
+    phase_kimg: float = 100.0           # Progressive GAN: kimg per fade-in and per stable phase
     g_opt: OptimConfig = field(default_factory=OptimConfig)
     d_opt: OptimConfig = field(default_factory=OptimConfig)
     lr_decay_kimg: Optional[float] = None  # decay both learning rates linearly to 0 at this many
@@ -167,6 +175,9 @@ def validate(cfg):
             raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score or classes metric first")
     require(cfg.cpu_threads is None or cfg.cpu_threads >= 1, "cpu_threads", "an integer >= 1 (or null)")
     require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
+    require(cfg.ema_kimg is None or cfg.ema_kimg > 0, "ema_kimg", "a half-life in kimg > 0 (or null)")
+    require(cfg.phase_kimg > 0, "phase_kimg", "a number > 0")
+    require(cfg.data.pad >= 0, "data.pad", "an integer >= 0")
     require(cfg.lr_decay_kimg is None or cfg.lr_decay_kimg > 0, "lr_decay_kimg", "a number > 0 (or null)")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for net in ("G", "D"):
