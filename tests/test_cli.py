@@ -79,7 +79,10 @@ def test_train_and_sample_images(run_cli, tmp_path):
 
 
 def _assert_same_state(a, b):
-    for key in ("G", "D"):
+    assert set(a) == set(b)
+    if "objective" in a:
+        assert torch.equal(a["objective"]["k"], b["objective"]["k"])
+    for key in ("G", "D") + (("G_ema",) if "G_ema" in a else ()):
         for name, value in a[key].items():
             assert torch.equal(value, b[key][name]), f"{key}.{name} differs"
     for key in ("g_opt", "d_opt"):
@@ -96,7 +99,9 @@ def _assert_same_state(a, b):
     TOY + ["--set", "objective=wgan", "--set", "wgan_warmup=true", "--set", "g_opt.name=rmsprop", "--set", "batch_size=8"],
     TOY + ["--set", "objective=lsgan-mm", "--set", "z_prior=uniform"],
     SMALL_DCGAN + ["--set", "objective=wgan-gp", "--set", "bf16=true"],
-], ids=["dcgan-ns", "toy-wgan-gp", "toy-wgan-warmup", "toy-lsgan-mm", "dcgan-wgan-gp-bf16"])
+    TOY + ["--set", "objective=began", "--set", "ema_kimg=0.5"],
+    SMALL_DCGAN + ["--set", "objective=dragan", "--set", "ema_kimg=1"],
+], ids=["dcgan-ns", "toy-wgan-gp", "toy-wgan-warmup", "toy-lsgan-mm", "dcgan-wgan-gp-bf16", "toy-began-ema", "dcgan-dragan-ema"])
 def test_resume_is_bit_exact(run_cli, tmp_path, args):
     """2 kimg in one go == 1 kimg, then resumed to 2 kimg."""
     common = list(args) + ["--set", "log_kimg=0.5", "--set", "snapshot_kimg=0.5"]

@@ -164,15 +164,13 @@ def sample(run_dir, n, seed, out_file, checkpoint, device):
     import torch
 
     from ganlab.data import load_dataset
-    from ganlab.objectives import build_objective
-    from ganlab.training import build_models, sample_z, save_samples
+    from ganlab.training import load_generator, sample_z, save_samples
     from ganlab.utils.device import select_device
 
     cfg, state = rundir.load_run(run_dir, checkpoint)
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
-    G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), dev)
-    G.load_state_dict(state["G"])
+    G = load_generator(cfg, state, dataset, dev)
     z = sample_z(n, cfg, dev, generator=torch.Generator(device=dev).manual_seed(seed))
     path = save_samples(G, z, dataset, Path(out_file or Path(run_dir) / f"sample-seed{seed}.png"))
     click.echo(f"wrote {path}")
@@ -217,8 +215,7 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
 
     from ganlab.data import load_dataset
     from ganlab.metrics.evaluate import Evaluator
-    from ganlab.objectives import build_objective
-    from ganlab.training import build_models, sample_z
+    from ganlab.training import load_generator, sample_z
 
     cfg, state = rundir.load_run(run_dir, checkpoint)
     dataset = load_dataset(cfg.data)
@@ -226,8 +223,7 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
     if not names:
         raise ConfigError(f"no default metrics for data of shape {dataset.shape}; expected --metrics (see `ganlab list metrics`)")
     evaluator = Evaluator(names, dataset, cfg.data, dev)
-    G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), dev)
-    G.load_state_dict(state["G"])
+    G = load_generator(cfg, state, dataset, dev)
     runs = [evaluator(G, lambda n, gen: sample_z(n, cfg, dev, gen), seed=s) for s in range(seeds)]
     summary = {}
     for key in runs[0]:

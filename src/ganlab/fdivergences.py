@@ -38,6 +38,8 @@ class FDivergence:
     activation: Callable   # v in R -> g_f(v) in dom f*
     conjugate: Callable    # t in dom f* -> f*(t) = sup_u (t·u - f(u))
     domain: Tuple[float, float]  # dom f* as an interval (lo, hi)
+    composite: Callable    # v in R -> f*(g_f(v)) in closed form (stable where the composition
+                           # of the two would overflow or lose digits, e.g. gan at large v)
     description: str = ""
 
 
@@ -51,6 +53,7 @@ FDIVERGENCES = {
         activation=lambda v: v,
         conjugate=lambda t: torch.exp(t - 1),
         domain=(-math.inf, math.inf),
+        composite=lambda v: torch.exp(v - 1),
         description="Kullback-Leibler KL(P || Q) = ∫ p log(p/q)",
     ),
     "reverse-kl": FDivergence(
@@ -58,6 +61,7 @@ FDIVERGENCES = {
         activation=lambda v: -torch.exp(-v),
         conjugate=lambda t: -1 - torch.log(-t),
         domain=(-math.inf, 0.0),
+        composite=lambda v: v - 1,  # -1 - log(exp(-v))
         description="reverse Kullback-Leibler KL(Q || P) = ∫ q log(q/p)",
     ),
     "pearson": FDivergence(
@@ -65,6 +69,7 @@ FDIVERGENCES = {
         activation=lambda v: v,
         conjugate=lambda t: t ** 2 / 4 + t,
         domain=(-math.inf, math.inf),
+        composite=lambda v: v ** 2 / 4 + v,
         description="Pearson chi^2 = ∫ (p - q)^2 / q",
     ),
     "neyman": FDivergence(
@@ -72,6 +77,7 @@ FDIVERGENCES = {
         activation=lambda v: -torch.expm1(-v),  # 1 - exp(-v)
         conjugate=lambda t: 2 - 2 * torch.sqrt(1 - t),
         domain=(-math.inf, 1.0),
+        composite=lambda v: 2 - 2 * torch.exp(-v / 2),  # 2 - 2 sqrt(exp(-v))
         description="Neyman chi^2 = ∫ (q - p)^2 / p",
     ),
     "hellinger": FDivergence(
@@ -79,6 +85,7 @@ FDIVERGENCES = {
         activation=lambda v: -torch.expm1(-v),  # 1 - exp(-v)
         conjugate=lambda t: t / (1 - t),
         domain=(-math.inf, 1.0),
+        composite=lambda v: torch.expm1(v),  # (1 - e^-v) / e^-v
         description="squared Hellinger ∫ (sqrt(p) - sqrt(q))^2 (no factor 1/2)",
     ),
     "js": FDivergence(
@@ -86,6 +93,7 @@ FDIVERGENCES = {
         activation=lambda v: LOG2 - F.softplus(-v),  # log 2 - log(1 + exp(-v))
         conjugate=lambda t: -torch.log(2 - torch.exp(t)),
         domain=(-math.inf, LOG2),
+        composite=lambda v: F.softplus(v) - LOG2,  # -log(2 - 2 sigmoid(v))
         description="Jensen-Shannon, Nowozin's f: ∫ q f(p/q) = 2·JSD(P || Q) <= 2 log 2",
     ),
     "gan": FDivergence(
@@ -93,6 +101,7 @@ FDIVERGENCES = {
         activation=lambda v: -F.softplus(-v),  # log sigmoid(v)
         conjugate=lambda t: -torch.log(-torch.expm1(t)),  # -log(1 - exp(t))
         domain=(-math.inf, 0.0),
+        composite=lambda v: F.softplus(v),  # -log(1 - sigmoid(v))
         description="GAN: ∫ q f(p/q) = 2·JSD(P || Q) - log 4 (Goodfellow's game at the optimal D)",
     ),
     "tv": FDivergence(
@@ -100,6 +109,7 @@ FDIVERGENCES = {
         activation=lambda v: 0.5 * torch.tanh(v),
         conjugate=lambda t: t,
         domain=(-0.5, 0.5),
+        composite=lambda v: 0.5 * torch.tanh(v),
         description="total variation ½∫ |p - q| (f* = t on [-1/2, 1/2])",
     ),
 }
@@ -109,4 +119,4 @@ def variational_bound(name, v_p, v_q):
     """Per-term f-GAN lower bound on D_f(P || Q): mean g_f(V(x_P)) - mean f*(g_f(V(x_Q)));
     v_p [N], v_q [M] are raw scores on samples of P and Q. Returns a scalar tensor."""
     d = FDIVERGENCES[name]
-    return d.activation(v_p).mean() - d.conjugate(d.activation(v_q)).mean()
+    return d.activation(v_p).mean() - d.composite(v_q).mean()

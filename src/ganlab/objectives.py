@@ -2,7 +2,9 @@
 
 Sign convention, library-wide: D returns raw scores s (larger = more real); s_r = D(x) on real
 data, s_f = D(G(z)) on generated data. Each objective applies its own output activation (sigmoid
-for minimax/NS, identity for least squares and Wasserstein). softplus(t) = log(1 + e^t).
+for minimax/NS, identity for least squares, Wasserstein and hinge, g_f for f-GAN). BEGAN's D is an
+auto-encoder whose score is minus its per-sample L1 reconstruction error, so that larger still
+means more real. softplus(t) = log(1 + e^t).
 
 An entry of OBJECTIVES is a factory whose keyword arguments are the objective's hyperparameters
 (set with `--set objective_args.NAME=VALUE`); it returns an `Objective`. The loop owns reduction,
@@ -13,10 +15,12 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import torch
 import torch.nn.functional as F
 
 from ganlab.errors import ConfigError, suggest
-from ganlab.regularizers import gradient_penalty, mean_matching, weight_clip
+from ganlab.fdivergences import FDIVERGENCES
+from ganlab.regularizers import dragan_penalty, gradient_penalty, mean_matching, r1_penalty, weight_clip
 from ganlab.utils.registry import Registry
 
 OBJECTIVES = Registry("objective")
@@ -31,6 +35,9 @@ class Objective:
     g_regularizer: Optional[Callable] = None  # (s_f [N], s_r [N]) -> scalar, added to the G loss
     n_critic: int = 1             # default D steps per G step
     batchnorm_in_d: bool = True   # False where a per-sample gradient penalty forbids it
+    discriminator: str = "score"  # "score": any D; "autoencoder": D must be an auto-encoder family
+    state: Optional[object] = None  # state carried across steps (BEGAN's k_t): .update(s_r, s_f)
+                                  # after every D step -> {name: tensor} to log; state_dict()
 
 
 def _logistic_d_loss(s_r, s_f):
@@ -90,17 +97,114 @@ def wgan(clip=0.01):
     )
 
 
-@OBJECTIVES.register("wgan-gp", "Gulrajani et al. 2017: Wasserstein + per-sample gradient penalty (weight 10), n_critic 5, no BatchNorm in D")
-def wgan_gp(gp_weight=10.0):
-    if gp_weight < 0:
-        raise ConfigError(f"objective_args.gp_weight = {gp_weight} is out of range; expected >= 0")
+@OBJECTIVES.register("wgan-gp", "Gulrajani et al. 2017: Wasserstein + per-sample gradient penalty (weight 10), n_critic 5, no BatchNorm in D; drift adds drift * D(x)^2 (Karras et al. 2018: 0.001)")
+def wgan_gp(gp_weight=10.0, drift=0.0):
+    _require_nonnegative(gp_weight=gp_weight, drift=drift)
+    d_loss = _wasserstein_d_loss
+    if drift:
+        d_loss = lambda s_r, s_f: s_f - s_r + drift * s_r ** 2  # noqa: E731  Progressive GAN's eps_drift
     return Objective(
-        d_loss=_wasserstein_d_loss,
+        d_loss=d_loss,
         g_loss=_wasserstein_g_loss,
         penalty=gradient_penalty(gp_weight),
         n_critic=5,
         batchnorm_in_d=False,
     )
+
+
+@OBJECTIVES.register("dragan", "Kodali et al. 2017: non-saturating + gradient penalty around perturbed reals x + 0.5 std(x) U[0,1) (compare_gan v1 / StudioGAN variant), weight 10")
+def dragan(gp_weight=10.0):
+    _require_nonnegative(gp_weight=gp_weight)
+    return Objective(
+        d_loss=_logistic_d_loss,
+        g_loss=lambda s_f: F.softplus(-s_f),  # -log sigmoid(s_f)  (non-saturating)
+        penalty=dragan_penalty(gp_weight),
+        batchnorm_in_d=False,
+    )
+
+
+@OBJECTIVES.register("r1", "Mescheder et al. 2018: non-saturating + R1 penalty gamma/2 ||grad D(x)||^2 on reals, gamma 10")
+def r1(gamma=10.0):
+    _require_nonnegative(gamma=gamma)
+    return Objective(
+        d_loss=_logistic_d_loss,
+        g_loss=lambda s_f: F.softplus(-s_f),  # -log sigmoid(s_f)  (non-saturating)
+        penalty=r1_penalty(gamma),
+        batchnorm_in_d=False,
+    )
+
+
+@OBJECTIVES.register("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018): D relu(1 - D(x)) + relu(1 + D(G(z))), G -D(G(z))")
+def hinge():
+    return Objective(
+        d_loss=lambda s_r, s_f: F.relu(1 - s_r) + F.relu(1 + s_f),
+        g_loss=_wasserstein_g_loss,  # -s_f
+    )
+
+
+class BeganState:
+    """BEGAN's equilibrium control (Berthelot et al. 2017, eq. 4), advanced after every D step:
+    k <- clip(k + lambda_k * (gamma L(x) - L(G(z))), 0, 1), with the batch means of L; logs k and
+    the convergence measure M = L(x) + |gamma L(x) - L(G(z))|. k stays a tensor: no host sync."""
+
+    def __init__(self, gamma, lambda_k, k=0.0):
+        self.gamma, self.lambda_k = gamma, lambda_k
+        self.k = torch.tensor(float(k))
+
+    def update(self, s_r, s_f):
+        l_r, l_f = -s_r.detach().mean(), -s_f.detach().mean()  # L(x), L(G(z)): scores are -L
+        balance = self.gamma * l_r - l_f
+        self.k = (self.k.to(l_r.device) + self.lambda_k * balance).clamp(0, 1)
+        return {"k": self.k, "M": l_r + balance.abs()}
+
+    def state_dict(self):
+        return {"k": self.k.detach().cpu()}
+
+    def load_state_dict(self, state):
+        self.k = state["k"].clone()
+
+
+@OBJECTIVES.register("began", "Berthelot et al. 2017: auto-encoder D, L(v) = mean |v - D(v)|; D: L(x) - k_t L(G(z)), G: L(G(z)); gamma 0.75, lambda_k 0.001")
+def began(gamma=0.75, lambda_k=0.001):
+    if not 0 < gamma <= 1:
+        raise ConfigError(f"objective_args.gamma = {gamma} is out of range; expected a diversity ratio in (0, 1]")
+    _require_nonnegative(lambda_k=lambda_k)
+    state = BeganState(gamma, lambda_k)
+    return Objective(
+        d_loss=lambda s_r, s_f: -s_r + state.k.to(s_f) * s_f,  # L(x) - k_t L(G(z))
+        g_loss=lambda s_f: -s_f,  # L(G(z))
+        discriminator="autoencoder",
+        state=state,
+    )
+
+
+FGAN_G_LOSSES = ("ns", "saddle")
+
+
+def _fgan(divergence):
+    """f-GAN objective for one row of the divergence table (Nowozin et al. 2016, eq. 6 and 3.2)."""
+    d = FDIVERGENCES[divergence]
+
+    def fgan(g_loss="ns"):
+        if g_loss not in FGAN_G_LOSSES:
+            raise ConfigError(f"objective_args.g_loss = {g_loss!r} is not an f-GAN G loss; expected ns or saddle")
+        return Objective(
+            d_loss=lambda s_r, s_f: d.composite(s_f) - d.activation(s_r),  # -(g_f(s_r) - f*(g_f(s_f)))
+            g_loss=(lambda s_f: -d.activation(s_f)) if g_loss == "ns"   # -g_f(s_f): the paper's practice
+            else (lambda s_f: -d.composite(s_f)),                        # -f*(g_f(s_f)): the saddle point
+        )
+
+    return fgan
+
+
+for _name, _div in FDIVERGENCES.items():
+    OBJECTIVES.register(f"fgan-{_name}", f"f-GAN (Nowozin et al. 2016), {_div.description}; g_loss ns (default) or saddle")(_fgan(_name))
+
+
+def _require_nonnegative(**values):
+    for key, value in values.items():
+        if value < 0:
+            raise ConfigError(f"objective_args.{key} = {value} is out of range; expected >= 0")
 
 
 def objective_params(name):
@@ -120,6 +224,9 @@ def build_objective(name, args=None):
                 f"objective_args.{key} is not a hyperparameter of objective {name!r}{suggest(key, params)}; "
                 f"expected one of: {valid}"
             )
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        if isinstance(params[key], str):
+            if not isinstance(value, str):
+                raise ConfigError(f"objective_args.{key} = {value!r} is not a name; expected a string")
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ConfigError(f"objective_args.{key} = {value!r} is not a number; expected a float")
-    return OBJECTIVES[name](**{k: float(v) for k, v in args.items()})
+    return OBJECTIVES[name](**{k: v if isinstance(v, str) else float(v) for k, v in args.items()})

@@ -1,7 +1,8 @@
 """Terms that ride alongside an objective: D-side penalties, constraints, G-side regularisers.
 
 They are separate axes (STYLE 3): WGAN is the Wasserstein objective plus `weight_clip`, WGAN-GP is
-the same objective plus `gradient_penalty`, the regularised LSGAN is LSGAN plus `mean_matching`.
+the same objective plus `gradient_penalty`, DRAGAN is non-saturating plus `dragan_penalty`, the
+regularised LSGAN is LSGAN plus `mean_matching`.
 Each factory takes the term's hyperparameters and returns a small callable:
 
 - penalty(D, real, fake) -> [N] per-sample D loss term
@@ -12,6 +13,13 @@ Each factory takes the term's hyperparameters and returns a small callable:
 import torch
 
 
+def _input_grad_norm(D, x):
+    """||grad_x D(x)||_2 per sample [N], over all non-batch dimensions, in at least fp32."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return grad.flatten(1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)
+
+
 def gradient_penalty(weight=10.0):
     """WGAN-GP (Gulrajani et al. 2017, Alg. 1): weight * (||grad_x D(x_hat)||_2 - 1)^2, with
     x_hat = eps * x + (1 - eps) * x_fake and eps ~ U[0, 1] drawn per sample. The norm is taken over
@@ -19,10 +27,31 @@ def gradient_penalty(weight=10.0):
 
     def penalty(D, real, fake):
         eps = torch.rand([real.shape[0]] + [1] * (real.dim() - 1), device=real.device, dtype=real.dtype)  # [N, 1, ...]
-        x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-        (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-        norm = grad.flatten(1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)  # [N]; >= fp32
-        return weight * (norm - 1) ** 2
+        x_hat = eps * real + (1 - eps) * fake.detach()
+        return weight * (_input_grad_norm(D, x_hat) - 1) ** 2
+
+    return penalty
+
+
+def dragan_penalty(weight=10.0):
+    """DRAGAN (Kodali et al. 2017): weight * (||grad D(x + delta)||_2 - 1)^2 around the real data.
+
+    Perturbation variant "compare_gan v1 / StudioGAN": delta = 0.5 * std(x) * U[0, 1), with one
+    std over the whole real batch and the uniform noise drawn per element. (The paper's own code
+    also interpolates between x and x + delta; compare_gan v3 perturbs differently again.)"""
+
+    def penalty(D, real, fake):
+        x_hat = real + 0.5 * real.std() * torch.rand_like(real)
+        return weight * (_input_grad_norm(D, x_hat) - 1) ** 2
+
+    return penalty
+
+
+def r1_penalty(gamma=10.0):
+    """R1 (Mescheder et al. 2018, eq. 9): gamma / 2 * ||grad_x D(x)||_2^2 on real data only."""
+
+    def penalty(D, real, fake):
+        return 0.5 * gamma * _input_grad_norm(D, real) ** 2
 
     return penalty
 

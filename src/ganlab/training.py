@@ -1,11 +1,13 @@
 """The training loop: one function that reads top to bottom like a recipe.
 
-Progress is counted in real images shown to D (`cur_nimg`), so schedules do not depend on the
-batch size; one iteration is n_critic D steps followed by one G step. Everything the loop draws
+Progress is counted in real images shown to D (`cur_nimg`), so schedules (learning-rate decay,
+EMA half-life, Progressive GAN's growth) do not depend on the batch size; one iteration is
+n_critic D steps followed by one G step. Everything the loop draws
 comes from the global torch RNG (noise, penalty interpolation) or the sampler's own generator
 (data order); both are saved in every checkpoint, so a resumed run continues bit for bit.
 """
 
+import copy
 import math
 import os
 import time
@@ -19,7 +21,8 @@ from ganlab import rundir
 from ganlab.data import load_dataset
 from ganlab.errors import DivergenceError
 from ganlab.metrics.toy import toy_metrics
-from ganlab.networks import build_network
+from ganlab.errors import ConfigError
+from ganlab.networks import NETWORKS, build_network
 from ganlab.objectives import build_objective
 from ganlab.report.figures import save_image_grid, save_points_plot
 from ganlab.utils.checkpoint import save_checkpoint
@@ -37,14 +40,49 @@ def sample_z(n, cfg, device, generator=None):
 
 
 def build_models(cfg, dataset, objective, device):
-    """G and D for this data; D gets no BatchNorm by default where the objective forbids it."""
+    """G and D for this data. D gets no BatchNorm by default where the objective forbids it, and
+    an objective that needs an auto-encoder D (BEGAN) gets the auto-encoder of D's family."""
     image = dataset.kind == "image"
     d_cfg = OmegaConf.to_object(cfg.D)
+    if objective.discriminator == "autoencoder" and not d_cfg.arch.endswith("-ae"):
+        if d_cfg.arch + "-ae" not in NETWORKS:
+            families = ", ".join(sorted(n for n in NETWORKS if n.endswith("-ae")))
+            raise ConfigError(f"objective {cfg.objective!r} needs an auto-encoder discriminator and D.arch = "
+                              f"{d_cfg.arch!r} has none; expected D.arch one of: {families}")
+        d_cfg.arch += "-ae"
     if d_cfg.norm is None and not objective.batchnorm_in_d:
         d_cfg.norm = "layer" if d_cfg.arch == "dcgan" else "none"
     G = build_network("G", OmegaConf.to_object(cfg.G), dataset.shape, cfg.z_dim, image).to(device)
     D = build_network("D", d_cfg, dataset.shape, cfg.z_dim, image).to(device)
     return G, D
+
+
+def load_generator(cfg, state, dataset, device):
+    """The generator of a checkpoint, for sampling and evaluation: its EMA weights where the run
+    kept them, at the growth stage it had reached (Progressive GAN)."""
+    G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), device)
+    G.load_state_dict(state.get("G_ema") or state["G"])
+    set_progress([G], int(state["cur_nimg"]), cfg)
+    return G
+
+
+def set_progress(nets, cur_nimg, cfg):
+    """Tell growing networks (those with `set_progress`, e.g. Progressive GAN) how far training is,
+    in phases of `phase_kimg`; returns what they report (resolution, fade-in alpha) for logging."""
+    stats = {}
+    for net in nets:
+        if hasattr(net, "set_progress"):
+            stats.update(net.set_progress(cur_nimg / (1000 * cfg.phase_kimg)) or {})
+    return stats
+
+
+@torch.no_grad()
+def update_ema(G_ema, G, beta):
+    """G_ema <- beta * G_ema + (1 - beta) * G for parameters; buffers (BatchNorm statistics) copied."""
+    for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+        p_ema.lerp_(p, 1 - beta)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+        b_ema.copy_(b)
 
 
 def build_optimizer(params, opt):
@@ -108,6 +146,10 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
+    # Half-life in images shown: after ema_kimg kimg a weight's old value has half its say.
+    ema_beta = 0.5 ** (cfg.batch_size / (cfg.ema_kimg * 1000)) if cfg.ema_kimg else None
+    G_eval = G_ema or G  # the generator that samples and metrics see
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
@@ -125,6 +167,10 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     if state is not None:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
+        if G_ema is not None:
+            G_ema.load_state_dict(state.get("G_ema") or state["G"])  # EMA switched on at resume: start at G
+        if objective.state is not None and state.get("objective"):
+            objective.state.load_state_dict(state["objective"])
         g_opt.load_state_dict(state["g_opt"])
         d_opt.load_state_dict(state["d_opt"])
         sampler.load_state_dict(state["sampler"])
@@ -147,6 +193,10 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             "rng_cpu": torch.get_rng_state(), "cur_nimg": cur_nimg, "g_steps": g_steps, "elapsed": elapsed,
             "best": best or {},
         }
+        if G_ema is not None:
+            out["G_ema"] = G_ema.state_dict()
+        if objective.state is not None:
+            out["objective"] = objective.state.state_dict()
         if device.type == "cuda":
             out["rng_cuda"] = torch.cuda.get_rng_state(device)
         return out
@@ -154,12 +204,14 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
     counts = {"D": 0, "G": 0}
+    state_sums = {}  # the objective's own statistics (BEGAN's k and M), summed over D steps
     record = {}
     start = time.time() - elapsed
     bar = tqdm(total=total_nimg / 1000, initial=cur_nimg / 1000, unit="kimg", disable=not progress,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
+        growth = set_progress([G, D] + ([G_ema] if G_ema is not None else []), cur_nimg, cfg)
         if cfg.lr_decay_kimg is not None:  # a function of cur_nimg alone: resume needs no state
             decay = max(0.0, 1 - cur_nimg / (cfg.lr_decay_kimg * 1000))
             for opt, base in ((g_opt, cfg.g_opt.lr), (d_opt, cfg.d_opt.lr)):
@@ -188,6 +240,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             d_opt.step()
             if objective.constraint is not None:
                 objective.constraint(D)
+            if objective.state is not None:
+                for key, value in objective.state.update(s_r, s_f).items():
+                    state_sums[key] = state_sums.get(key, 0) + value.detach()
             sums["loss_D"] += loss_d.detach()
             sums["D_real"] += s_r.detach().mean()
             sums["D_fake"] += s_f.detach().mean()
@@ -207,6 +262,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
         g_opt.step()
+        if G_ema is not None:
+            update_ema(G_ema, G, ema_beta)
         sums["loss_G"] += loss_g.detach()
         counts["G"] += 1
         bar.update((min(next_nimg, total_nimg) - cur_nimg) / 1000)
@@ -221,8 +278,11 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 "D_real": (sums["D_real"] / counts["D"]).item(), "D_fake": (sums["D_fake"] / counts["D"]).item(),
                 "grad_norm_D": grad_norm_d.item(), "grad_norm_G": _grad_norm(G).item(),
             }
+            record.update({k: (v / counts["D"]).item() for k, v in state_sums.items()})
+            record.update(growth)
             for k in sums:
                 sums[k].zero_()
+            state_sums = {}
             counts = {"D": 0, "G": 0}
             if not all(math.isfinite(record[k]) for k in ("loss_D", "loss_G", "D_real", "D_fake")):
                 bar.close()
@@ -232,16 +292,16 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                     f"learning rates or change the objective; the last good checkpoint in {str(run_dir)!r} is untouched"
                 )
             if dataset.modes is not None:
-                record.update(evaluate_toy(G, cfg, dataset, device, cfg.seed + 2))
+                record.update(evaluate_toy(G_eval, cfg, dataset, device, cfg.seed + 2))
             if eval_now:
-                record.update(evaluator(G, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
+                record.update(evaluator(G_eval, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
                 best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
             rundir.append_metrics(run_dir, record)
             bar.set_postfix_str(_postfix(record), refresh=False)
 
         # Snapshot.
         if snap_now:
-            save_samples(G, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
+            save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
             save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
 
     bar.close()
