@@ -6,13 +6,15 @@ import pytest
 import torch
 
 from ganlab.config import make_config
+from ganlab.errors import ConfigError
 from ganlab.data.base import Dataset
 from ganlab.networks import NETWORKS
 from ganlab.objectives import OBJECTIVES, build_objective
 from ganlab.training import build_models, sample_z
 
 SHAPES = {"points": (2,), "image": (1, 28, 28)}
-SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",)}
+SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",), "resnet": ("image",)}
+D_ONLY = {"mlp-ae": "mlp", "dcgan-ae": "dcgan"}  # auto-encoder D families, chosen through their G family
 
 
 def fake_dataset(kind):
@@ -30,15 +32,23 @@ def total_grad(module):
 
 
 def test_every_network_is_covered():
-    assert set(SUPPORTED) == set(NETWORKS), "add the new network's supported data kinds to SUPPORTED"
+    assert set(SUPPORTED) | set(D_ONLY) == set(NETWORKS), "add the new network's supported data kinds to SUPPORTED"
+
+
+PAIRS = [(a, a, k) for a, kinds in SUPPORTED.items() for k in kinds]
+PAIRS += [(g, d, k) for d, g in D_ONLY.items() for k in SUPPORTED[g]]  # (G family, D family, data kind)
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
-@pytest.mark.parametrize("arch, kind", [(a, k) for a, kinds in SUPPORTED.items() for k in kinds])
-def test_objective_takes_finite_d_and_g_steps(objective, arch, kind):
+@pytest.mark.parametrize("g_arch, d_arch, kind", PAIRS)
+def test_objective_takes_finite_d_and_g_steps(objective, g_arch, d_arch, kind):
     data = fake_dataset(kind)
-    cfg = make_config({"objective": objective, "G.arch": arch, "D.arch": arch, "G.width": 16, "D.width": 16, "z_dim": 8})
+    cfg = make_config({"objective": objective, "G.arch": g_arch, "D.arch": d_arch, "G.width": 16, "D.width": 16, "z_dim": 8})
     obj = build_objective(objective)
+    if obj.discriminator == "autoencoder" and not d_arch.endswith("-ae") and d_arch + "-ae" not in NETWORKS:
+        with pytest.raises(ConfigError, match="needs an auto-encoder discriminator"):
+            build_models(cfg, data, obj, torch.device("cpu"))
+        return
     G, D = build_models(cfg, data, obj, torch.device("cpu"))
     n = 8
     real = data.batch(torch.arange(n), "cpu")

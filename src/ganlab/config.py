@@ -31,13 +31,17 @@ class DataConfig:
 @dataclass
 class NetConfig:
     arch: str = "dcgan"                 # entry of NETWORKS (`ganlab list networks`)
-    width: int = 64                     # hidden units (MLP) or base channel count (DCGAN)
-    depth: int = 3                      # hidden layers (MLP); DCGAN depth follows the resolution
-    activation: Optional[str] = None    # relu | leaky_relu | elu | tanh; None = the family's rule
+    width: int = 64                     # hidden units (MLP), base channel count (DCGAN) or the
+                                        # channels of every residual block (ResNet)
+    depth: int = 3                      # hidden layers (MLP); conv + linear layers (ResNet, 2 per
+                                        # residual block); DCGAN depth follows the resolution
+    activation: Optional[str] = None    # relu | leaky_relu | elu | tanh | gated (DCGAN, MLP);
+                                        # None = the family's rule
     norm: Optional[str] = None          # batch | layer | none; None = the family's rule, and no
                                         # BatchNorm in D for gradient-penalty objectives
     spectral_norm: bool = False         # spectral normalisation of every conv/linear weight
                                         # (Miyato et al. 2018); meant for D
+    constant_width: bool = False        # DCGAN: the same channel count (width) at every layer
 
 
 @dataclass

@@ -173,6 +173,7 @@ def began(gamma=0.75, lambda_k=0.001):
     return Objective(
         d_loss=lambda s_r, s_f: -s_r + state.k.to(s_f) * s_f,  # L(x) - k_t L(G(z))
         g_loss=lambda s_f: -s_f,  # L(G(z))
+        batchnorm_in_d=False,  # the paper's auto-encoder has no normalisation
         discriminator="autoencoder",
         state=state,
     )

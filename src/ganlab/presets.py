@@ -66,3 +66,29 @@ preset("wgan-paper", "Arjovsky et al. 2017 Alg. 1: clip 0.01, RMSProp(5e-5), n_c
 preset("wgan-gp-paper", "Gulrajani et al. 2017 Alg. 1: gradient penalty 10, Adam(1e-4, 0, 0.9), n_critic 5, no BatchNorm in the critic",
        objective="wgan-gp", **dict(_DCGAN, kimg=200.0, g_opt__lr=1e-4, d_opt__lr=1e-4, g_opt__beta1=0.0,
                                    d_opt__beta1=0.0, g_opt__beta2=0.9, d_opt__beta2=0.9))
+
+# --- WGAN-GP robustness settings (Gulrajani et al. 2017, Fig. 2; REFERENCES §3) ------------------
+# Seven G/D architecture pairs on which the paper trains DCGAN, LSGAN, WGAN and WGAN-GP. Here on
+# MNIST-5k at 28x28 with width 64 (the paper's DIM), WGAN-GP with the paper's Adam(1e-4, 0, 0.9)
+# and the objective's n_critic (5); `--set objective=nonsaturating|lsgan|wgan` gives the table's
+# other columns (docs/networks.md lists the optimisers the paper's code pairs with each). D's norm
+# is left to the objective (BatchNorm, or layer norm under a gradient penalty), as in that code.
+ROBUSTNESS_SETTINGS = {  # preset name -> (the paper's setting, its network overrides)
+    "robust-1-dcgan": ("(1) DCGAN G and D", {}),
+    "robust-2-g-nobn-constant": ("(2) G without BatchNorm and with a constant number of filters, DCGAN D",
+                                 {"G.norm": "none", "G.constant_width": True}),
+    "robust-3-g-mlp512": ("(3) G a 4-layer 512-unit ReLU MLP, DCGAN D",
+                          {"G.arch": "mlp", "G.width": 512, "G.depth": 4, "G.activation": "relu", "G.norm": "none"}),
+    "robust-4-no-norm": ("(4) no normalisation in either G or D", {"G.norm": "none", "D.norm": "none"}),
+    "robust-5-gated": ("(5) gated multiplicative nonlinearities sigmoid(a) * tanh(b) everywhere",
+                       {"G.activation": "gated", "D.activation": "gated"}),
+    "robust-6-tanh": ("(6) tanh nonlinearities everywhere", {"G.activation": "tanh", "D.activation": "tanh"}),
+    "robust-7-resnet101": ("(7) 101-layer ResNet G and D (depth 101: 50 two-conv blocks each, G 102 layers, D 101)",
+                           {"G.arch": "resnet", "D.arch": "resnet", "G.depth": 101, "D.depth": 101}),
+}
+_ROBUST = dict(_DCGAN, objective="wgan-gp", kimg=200.0, g_opt__lr=1e-4, d_opt__lr=1e-4, g_opt__beta1=0.0,
+               d_opt__beta1=0.0, g_opt__beta2=0.9, d_opt__beta2=0.9)
+for _name, (_setting, _nets) in ROBUSTNESS_SETTINGS.items():
+    preset(_name, f"Gulrajani et al. 2017 Fig. 2 robustness setting {_setting}; MNIST-5k 28x28, WGAN-GP "
+                  f"(penalty 10, n_critic 5), Adam(1e-4, 0, 0.9), 200 kimg; --set objective=... for the other columns",
+           **dict(_ROBUST, **{key.replace(".", "__"): value for key, value in _nets.items()}))

@@ -2,7 +2,9 @@
 reshaping modules and the DCGAN weight initialisation.
 
 Every name a user can type (`G.activation`, `D.norm`) is checked here, so an unknown value fails
-with one sentence listing the valid ones whichever family is built.
+with one sentence listing the valid ones whichever family is built. The "gated" activation halves
+its input's channels, so only families that widen the layer before it accept it: they pass
+`gated=True` to `resolve` and size that layer with `widen`; every other family refuses it.
 """
 
 import torch
@@ -12,6 +14,7 @@ from ganlab.errors import ConfigError, suggest
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMS = ("batch", "layer", "none")
+GATED = "gated"  # sigmoid(a) * tanh(b) on two halves of the features; see `Gated`
 LEAKY_SLOPE = 0.2  # DCGAN's discriminator slope (Radford et al. 2015)
 
 
@@ -25,9 +28,14 @@ def check_choice(key, value, choices, what):
     return value
 
 
-def resolve(role, cfg, activation, norm):
-    """(activation, norm) of `cfg` with the family's defaults for None, both validated."""
-    act = check_choice(f"{role}.activation", cfg.activation or activation, ACTIVATIONS, "activation")
+def resolve(role, cfg, activation, norm, gated=False):
+    """(activation, norm) of `cfg` with the family's defaults for None, both validated; "gated" is
+    a valid activation only where the family passes `gated=True`."""
+    choices = ACTIVATIONS + ((GATED,) if gated else ())
+    if cfg.activation == GATED and not gated:
+        raise ConfigError(f"{role}.activation = 'gated' is not supported by the {cfg.arch} network; "
+                          f"expected one of: {', '.join(choices)}")
+    act = check_choice(f"{role}.activation", cfg.activation or activation, choices, "activation")
     nrm = check_choice(f"{role}.norm", cfg.norm or norm, NORMS, "normalisation")
     if cfg.width < 1:
         raise ConfigError(f"{role}.width = {cfg.width!r} is out of range; expected an integer >= 1")
@@ -35,7 +43,7 @@ def resolve(role, cfg, activation, norm):
 
 
 def activation(name):
-    """A fresh activation module; leaky_relu uses slope 0.2."""
+    """A fresh activation module; leaky_relu uses slope 0.2; "gated" halves the channels (`widen`)."""
     if name == "relu":
         return nn.ReLU()
     if name == "leaky_relu":
@@ -44,7 +52,25 @@ def activation(name):
         return nn.ELU()
     if name == "tanh":
         return nn.Tanh()
-    return check_choice("activation", name, ACTIVATIONS, "activation")  # raises
+    if name == GATED:
+        return Gated()
+    return check_choice("activation", name, ACTIVATIONS + (GATED,), "activation")  # raises
+
+
+def widen(act, features):
+    """Output features of the layer before activation `act` for `features` after it: twice as many
+    for "gated" (the gate consumes two halves), else the same."""
+    return 2 * features if act == GATED else features
+
+
+class Gated(nn.Module):
+    """Gated multiplicative nonlinearity of PixelCNN (van den Oord et al. 2016), as in WGAN-GP's
+    MultiplicativeDCGAN nets (Gulrajani et al. 2017, Fig. 2 setting 5):
+    [N, 2F, ...] -> sigmoid(a) * tanh(b) [N, F, ...], with a, b the two halves of dim 1."""
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return torch.sigmoid(a) * torch.tanh(b)
 
 
 def norm_1d(name, features):
