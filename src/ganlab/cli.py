@@ -322,6 +322,12 @@ def theory_run(name, out, quick, seed):
         sys.exit(1)
 
 
+# `ganlab study run | work | status | report`: defined in ganlab/study/commands.py (imports only click).
+from ganlab.study.commands import study  # noqa: E402
+
+cli.add_command(study)
+
+
 LIST_KINDS = ("objectives", "networks", "datasets", "presets", "metrics")
 
 

@@ -1,0 +1,225 @@
+"""A study's analysis (Lucic et al. 2018, REFERENCES §6), from its COMPLETE trials only.
+
+One row per setting (`cfg_id`: its last completed attempt). For every objective: the best score
+reachable with a budget of k trials (bootstrap: resample k of the N scores with replacement, take
+the best, 5,000 times; mean and 2.5-97.5 % band), the distribution of scores, and score against
+each hyperparameter. Written as PNG figures and `summary.md`. The statistics are plain numpy.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ganlab.study.spaces import Fixed, dim_values, is_log, space_for
+from ganlab.study.storage import cfg_table
+
+DRAWS = 5000
+
+
+def bootstrap_min(values, budgets, draws=DRAWS, seed=0):
+    """For each budget k: (mean, 2.5 %, 97.5 %) of the minimum of k values drawn with replacement
+    from `values`, over `draws` draws. Returns three float64 arrays of len(budgets)."""
+    values = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    mean, lo, hi = (np.empty(len(budgets)) for _ in range(3))
+    for j, k in enumerate(budgets):
+        mins = values[rng.integers(0, len(values), size=(draws, k))].min(axis=1)  # [draws]
+        mean[j] = mins.mean()
+        lo[j], hi[j] = np.percentile(mins, [2.5, 97.5])
+    return mean, lo, hi
+
+
+def expected_min(values, k):
+    """Exact E[min of k draws with replacement] from N distinct values: with v_(1) < ... < v_(N),
+    P(min >= v_(i)) = ((N - i + 1) / N)^k, so P(min = v_(i)) = ((N-i+1)/N)^k - ((N-i)/N)^k."""
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(v)
+    i = np.arange(1, n + 1)
+    p = ((n - i + 1) / n) ** k - ((n - i) / n) ** k
+    return float((p * v).sum())
+
+
+def load_rows(study, definition):
+    """[{cfg_id, objective, index, value, setting, trial}] of the settings that completed."""
+    import json
+
+    rows = []
+    for cfg_id, row in sorted(cfg_table(study, definition).items()):
+        if row["state"] == "COMPLETE":
+            t = row["trial"]
+            rows.append({"cfg_id": cfg_id, "objective": row["objective"], "index": cfg_id % definition["trials"],
+                         "value": float(row["value"]), "setting": json.loads(t.user_attrs["overrides"]),
+                         "trial": t.number, "score_kimg": t.user_attrs.get("score_kimg")})
+    return rows
+
+
+def _resolved(definition, row):
+    """{label: value} of a row's hyperparameters as trained (trial 0's come from the preset)."""
+    from ganlab.config import make_config
+    from ganlab.objectives import build_objective, objective_params
+    from ganlab.study.worker import trial_overrides
+
+    objective = row["objective"]
+    cfg = make_config(trial_overrides(definition, objective, row["setting"]))
+    out = {}
+    for dim in space_for(objective, definition["space"]):
+        key = dim.keys[0]
+        section, _, leaf = key.rpartition(".")
+        value = (cfg[section] if section else cfg).get(leaf)
+        if key == "n_critic" and value is None:
+            value = build_objective(cfg.objective, cfg.objective_args).n_critic
+        if section == "objective_args" and value is None:
+            value = objective_params(objective).get(leaf)  # the objective's default
+        out[dim.label] = "default" if value is None else value
+    return out
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def settings_text(definition, row):
+    if not row["setting"]:
+        return "preset default"
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in dim_values(row["objective"], definition["space"], row["setting"]).items())
+
+
+def write_report(study, definition, folder, draws=DRAWS, seed=0):
+    """Figures and summary.md in `folder`; returns the summary's path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganlab.metrics import METRICS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    metric, k_max = definition["metric"], definition["trials"]
+    sign = 1.0 if METRICS[metric].lower_is_better else -1.0  # the bootstrap minimises sign * score
+    word = "min" if sign > 0 else "max"
+    rows = load_rows(study, definition)
+    table = cfg_table(study, definition)
+    colors = {o: plt.cm.tab10(i % 10) for i, o in enumerate(definition["objectives"])}
+    by_obj = {o: [r for r in rows if r["objective"] == o] for o in definition["objectives"]}
+    finite = {o: np.array([r["value"] for r in rs if math.isfinite(r["value"])]) for o, rs in by_obj.items()}
+    budgets = list(range(1, k_max + 1))
+
+    # Budget: best score vs number of trials.
+    curves = {}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for o, rs in by_obj.items():
+        values = np.array([r["value"] for r in rs])
+        if len(values) == 0 or not np.isfinite(values).any():
+            continue
+        mean, a, b = bootstrap_min(sign * values, budgets, draws, seed)
+        mean, a, b = sign * mean + 0.0, sign * a + 0.0, sign * b + 0.0  # back to the metric's sign (no -0)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        curves[o] = (mean, lo, hi)
+        ax.plot(budgets, mean, color=colors[o], label=o)
+        ax.fill_between(budgets, lo, hi, color=colors[o], alpha=0.2, where=np.isfinite(lo) & np.isfinite(hi))
+    ax.set(xlabel="budget k (trials)", ylabel=f"{word} {metric} over k trials", title=f"{word} {metric} vs budget (bootstrap, 95 % band)")
+    if curves:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "budget.png", dpi=120)
+    plt.close(fig)
+
+    # Distribution of scores per objective.
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(by_obj) + 2), 4))
+    names = list(by_obj)
+    data = [finite[o] for o in names]
+    if any(len(d) for d in data):
+        ax.boxplot([d if len(d) else [np.nan] for d in data], showfliers=False)
+    for i, (o, d) in enumerate(zip(names, data), start=1):
+        jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(d))
+        ax.scatter(i + jitter, d, s=12, color=colors[o], zorder=3)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=30, ha="right")
+    ax.set(ylabel=metric, title=f"{metric} of every completed trial")
+    fig.tight_layout()
+    fig.savefig(folder / "distribution.png", dpi=120)
+    plt.close(fig)
+
+    # Sensitivity: score vs each searched hyperparameter.
+    dims = {}
+    for o in names:
+        for d in space_for(o, definition["space"]):
+            if not isinstance(d.dist, Fixed):
+                dims.setdefault(d.label, d)
+    if dims:
+        ncol = min(3, len(dims))
+        nrow = math.ceil(len(dims) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False)
+        resolved = {r["cfg_id"]: _resolved(definition, r) for r in rows}
+        for ax, (label, dim) in zip(axes.flat, dims.items()):
+            categorical = not hasattr(dim.dist, "low") and not hasattr(dim.dist, "low_exp")
+            cats = [str(c) for c in getattr(dim.dist, "values", ())]
+            plotted = False
+            for o in names:
+                pts = [(resolved[r["cfg_id"]].get(label), r["value"], r["index"] == 0) for r in by_obj[o]
+                       if label in resolved[r["cfg_id"]] and math.isfinite(r["value"])]
+                if categorical:
+                    for x, _, _ in pts:
+                        if str(x) not in cats:
+                            cats.append(str(x))
+                    jitter = np.random.default_rng(len(pts)).uniform(-0.2, 0.2, len(pts))  # [n] so points do not overlap
+                    xs = [cats.index(str(x)) + j for (x, _, _), j in zip(pts, jitter)]
+                else:
+                    xs = [float(x) for x, _, _ in pts]
+                ys = [y for _, y, _ in pts]
+                plotted = plotted or bool(pts)
+                ax.scatter(xs, ys, s=14, color=colors[o], label=o)
+                defaults = [(x, y) for x, (_, y, first) in zip(xs, pts) if first]
+                if defaults:
+                    ax.scatter(*zip(*defaults), s=90, marker="*", color=colors[o], edgecolors="k", linewidths=0.5)
+            if categorical:
+                ax.set_xticks(range(len(cats)), cats)
+            elif is_log(dim.dist) and plotted:
+                ax.set_xscale("log")
+            ax.set(xlabel=label, ylabel=metric)
+        for ax in list(axes.flat)[len(dims):]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7, title="* preset default", title_fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "sensitivity.png", dpi=120)
+        plt.close(fig)
+
+    # summary.md
+    lines = [f"# Study {study.study_name}", "",
+             f"Preset `{definition['preset']}`, {definition['space']} search space (Lucic et al. 2018), "
+             f"{k_max} trials per objective (trial 0: the preset's own setting), {definition['kimg']:g} kimg per trial, "
+             f"score = {word} of `{metric}` over eval points every {definition['eval_every']:g} kimg; seed "
+             f"{definition['seed']}; ganlab {definition['ganlab_version']}."
+             + (f" Study-wide overrides: {', '.join(f'`{k}={v}`' for k, v in definition['sets'].items())}." if definition["sets"] else ""),
+             "", "## Best trial per objective", "",
+             f"| objective | best {metric} | cfg | at kimg | setting | completed | failed |", "|---|---|---|---|---|---|---|"]
+    for o in names:
+        n_fail = sum(r["state"] == "FAIL" and r["objective"] == o for r in table.values())
+        rs = by_obj[o]
+        if not rs:
+            lines.append(f"| {o} | - | - | - | - | 0/{k_max} | {n_fail} |")
+            continue
+        best = min(rs, key=lambda r: (sign * r["value"], r["cfg_id"]))
+        at = "-" if best["score_kimg"] is None else f"{best['score_kimg']:g}"
+        lines.append(f"| {o} | {best['value']:.4g} | {best['cfg_id']:04d} | {at} | {settings_text(definition, best)} | "
+                     f"{len(rs)}/{k_max} | {n_fail} |")
+    shown = [k for k in (1, 2, 5, 10, 20, 50, 100) if k <= k_max] + ([k_max] if k_max not in (1, 2, 5, 10, 20, 50, 100) else [])
+    lines += ["", f"## {word.capitalize()} {metric} vs budget (bootstrap mean [2.5 %, 97.5 %], {draws} draws)", "",
+              "| objective | " + " | ".join(f"k = {k}" for k in shown) + " |", "|---|" + "---|" * len(shown)]
+    for o, (mean, lo, hi) in curves.items():
+        lines.append(f"| {o} | " + " | ".join(f"{mean[k - 1]:.4g} [{lo[k - 1]:.4g}, {hi[k - 1]:.4g}]" for k in shown) + " |")
+    lines += ["", "## Figures", "", "![budget](budget.png)", "", "![distribution](distribution.png)", ""]
+    if dims:
+        lines += ["![sensitivity](sensitivity.png)", "", "Stars mark each objective's trial 0 (the preset default).", ""]
+    lines += ["## Notes", "",
+              "- Only COMPLETE trials count, one per setting (its last completed attempt); retried attempts are not counted twice.",
+              "- A failed setting (e.g. a diverged run, see `ganlab study status`) is left out of the statistics, which "
+              "therefore describe the settings that trained to the end."]
+    n_inf = sum(not math.isfinite(r["value"]) for r in rows)
+    if n_inf:
+        lines.append(f"- {n_inf} completed trial(s) never produced a value of `{metric}` (e.g. no high-quality sample for `rkl`): "
+                     f"they count as the worst score ({'+' if sign > 0 else '-'}inf) in the bootstrap and are not plotted.")
+    path = folder / "summary.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
