@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow bench clean postgres
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/ganlab train --preset demo --out runs
 
-test: $(STAMP)
+# The study tests start a real PostgreSQL server on loopback. Install Debian's package when it is
+# missing and this is root with apt; otherwise those tests skip and say why.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  echo "PostgreSQL is not installed: the PostgreSQL study test will be skipped"
+
+test: $(STAMP) postgres
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)

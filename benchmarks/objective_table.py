@@ -45,16 +45,22 @@ def table(out):
     print("| objective | seeds | modes (of 8) | high quality % | reverse KL | per-seed modes | wall time s |")
     print("|---|---|---|---|---|---|---|")
     for objective in sorted(OBJECTIVES):
-        finals, seeds = [], []
+        finals, seeds, diverged = [], [], []
         for run_dir in sorted(Path(out).glob(f"{objective}-s*/*/")):
+            if run_dir.parent.name.rsplit("-s", 1)[0] != objective:
+                continue
             records = [r for r in read_metrics(run_dir) if "modes" in r]
-            if run_dir.parent.name.rsplit("-s", 1)[0] != objective or not (run_dir / "checkpoint-final.pt").is_file():
+            seed = run_dir.parent.name.rsplit("-s", 1)[1]
+            if not (run_dir / "checkpoint-final.pt").is_file():  # stopped: NaN losses (or still running)
+                diverged.append(f"seed {seed} stopped after {records[-1]['kimg'] if records else 0:.0f} kimg")
                 continue
             finals.append(records[-1])
-            seeds.append(run_dir.parent.name.rsplit("-s", 1)[1])
+            seeds.append(seed)
         if not finals:
-            print(f"| {objective} | 0 | not run | | | | |")
+            print(f"| {objective} | {'; '.join(diverged) or 'not run'} | | | | | |")
             continue
+        if diverged:
+            seeds.append(f"({'; '.join(diverged)})")
         n_none = sum(r["rkl"] is None for r in finals)
         rkl = fmt([r["rkl"] for r in finals], digits=3) + (f" ({n_none} without HQ samples)" if n_none else "")
         print(f"| {objective} | {', '.join(seeds)} | {fmt([r['modes'] for r in finals])} | "

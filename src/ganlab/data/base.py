@@ -6,7 +6,7 @@ per-sample Python. Images stay uint8 until they are batched (4x less memory and 
 traffic than float32).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -126,3 +126,20 @@ def conform_images(x: torch.Tensor, resolution: Optional[int], channels: Optiona
             y = y[:, :, top:top + resolution, left:left + resolution]
         out.append(y.round_().clamp_(0, 255).to(torch.uint8))
     return torch.cat(out)
+
+
+def pad_dataset(ds: Dataset, pad: int) -> Dataset:
+    """`ds` with every image padded by `pad` pixels of value 0 on each side ([N, C, H, W] ->
+    [N, C, H + 2 pad, W + 2 pad]); 0 maps to -1 in batches.
+
+    0 is the background of MNIST and Fashion-MNIST, so `data.pad=2` gives the 1x32x32 digits that
+    LeNet-5 used and that networks halving down to 4x4 need; natural images get a black border.
+    """
+    if pad < 0:
+        raise ConfigError(f"data.pad = {pad!r} is out of range; expected an integer >= 0")
+    if pad == 0:
+        return ds
+    if ds.kind != "image":
+        raise ConfigError(f"data.pad = {pad} applies to images only; dataset {ds.name!r} holds points of "
+                          f"shape {ds.shape} (expected data.pad=0)")
+    return replace(ds, data=F.pad(ds.data, (pad, pad, pad, pad), value=0))
