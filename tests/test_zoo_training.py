@@ -112,3 +112,15 @@ def test_ema_generator_is_checkpointed_and_used_for_sampling(tmp_path):
     for k, v in G.state_dict().items():
         assert torch.equal(v, state["G_ema"][k])
     assert json.loads((tmp_path / rundir.METRICS).read_text().splitlines()[-1])["modes"] >= 0
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_objective_validates_on_every_preset(preset):
+    """`--set objective=NAME` on any preset: the preset's own objective_args / n_critic stay behind."""
+    from ganlab.presets import preset_overrides
+
+    for objective in OBJECTIVES:
+        cfg = make_config({**preset_overrides(preset, objective), "objective": objective})
+        assert cfg.objective == objective
+        if objective != PRESETS[preset].get("objective", "nonsaturating"):
+            assert dict(cfg.objective_args) == {}

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from ganlab import rundir
 from ganlab.config import make_config, parse_overrides
 from ganlab.errors import ConfigError, GanlabError
-from ganlab.presets import PRESETS
+from ganlab.presets import PRESETS, preset_overrides
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -63,10 +63,11 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
 
     if kimg is not None and epochs is not None:
         raise click.UsageError("give --kimg or --epochs, not both")
-    overrides = dict(PRESETS.lookup(preset)) if preset else {}
+    sets = parse_overrides(sets)
+    overrides = preset_overrides(preset, sets.get("objective")) if preset else {}
     if preset:
         overrides["description"] = f"{preset}: {overrides['description']}"
-    overrides.update(parse_overrides(sets))
+    overrides.update(sets)
     if seed is not None:
         overrides["seed"] = seed
     if device is not None:

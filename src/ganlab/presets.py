@@ -6,6 +6,22 @@ from ganlab.utils.registry import Registry
 PRESETS = Registry("preset")
 
 
+# Keys of a preset that belong to its own objective (penalty weights, critic schedule): dropped
+# when the preset is used with another objective, which then gets its own registered defaults.
+OBJECTIVE_KEYS = ("objective_args", "n_critic", "wgan_warmup")
+
+
+def preset_overrides(name, objective=None):
+    """The dotted-key overrides of preset `name`; with `objective` other than the preset's own,
+    without the keys that belong to the preset's objective (so `--set objective=hinge` works on
+    a WGAN-GP preset whose `objective_args.gp_weight` hinge does not have)."""
+    overrides = dict(PRESETS.lookup(name))
+    if objective is not None and objective != overrides.get("objective", "nonsaturating"):
+        for key in OBJECTIVE_KEYS:
+            overrides.pop(key, None)
+    return overrides
+
+
 def preset(name, description, **overrides):
     """Register a preset; keys use '__' for '.', e.g. g_opt__lr=1e-4."""
     PRESETS.register(name, description)({"description": description, **{k.replace("__", "."): v for k, v in overrides.items()}})

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from ganlab.study.storage import heartbeat_settings, load_study, quiet_optuna, retry_callback
 
-# Keys of a preset that belong to its own objective: dropped when a study trains another one.
-OBJECTIVE_KEYS = ("objective_args", "n_critic", "wgan_warmup")
 PARENT_ENV = "GANLAB_STUDY_PARENT"  # set by the launcher: its workers stop when it dies
 
 
@@ -36,12 +34,9 @@ class TrialError(Exception):
 def trial_overrides(definition, objective, setting):
     """Dotted config overrides of one trial: preset <- study --set <- schedule <- setting."""
     from ganlab.metrics import METRICS
-    from ganlab.presets import PRESETS
+    from ganlab.presets import preset_overrides
 
-    preset = dict(PRESETS.lookup(definition["preset"]))
-    if preset.get("objective", "nonsaturating") != objective:
-        for key in OBJECTIVE_KEYS:
-            preset.pop(key, None)
+    preset = preset_overrides(definition["preset"], objective)
     sets = definition["sets"]
     over = {**preset, **sets, "objective": objective, "kimg": definition["kimg"]}
     every, metric = definition["eval_every"], definition["metric"]
