@@ -12,8 +12,8 @@ from ganlab.networks import NETWORKS
 from ganlab.objectives import OBJECTIVES, build_objective
 from ganlab.training import build_models, sample_z
 
-SHAPES = {"points": (2,), "image": (1, 28, 28)}
-SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",), "resnet": ("image",)}
+SHAPES = {"points": (2,), "image": (1, 28, 28), "image32": (1, 32, 32)}
+SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",), "resnet": ("image",), "progressive": ("image32",)}
 D_ONLY = {"mlp-ae": "mlp", "dcgan-ae": "dcgan"}  # auto-encoder D families, chosen through their G family
 
 
@@ -21,11 +21,14 @@ def fake_dataset(kind):
     torch.manual_seed(0)
     if kind == "points":
         return Dataset("toy", torch.randn(64, 2), kind="points")
-    return Dataset("img", torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8), kind="image")
+    return Dataset("img", torch.randint(0, 256, (64, *SHAPES[kind]), dtype=torch.uint8), kind="image")
 
 
 def total_grad(module):
-    grads = [p.grad for p in module.parameters() if p.requires_grad]
+    # Growing nets (Progressive GAN) use one to-RGB / from-RGB layer per forward at the final stage.
+    level = getattr(module, "level", None)
+    grads = [p.grad for name, p in module.named_parameters() if p.requires_grad
+             and (level is None or "_rgb." not in name or name.split(".")[1] == str(level))]
     assert all(g is not None for g in grads), "a parameter received no gradient"
     assert all(torch.isfinite(g).all() for g in grads)
     return sum(g.abs().sum().item() for g in grads)

@@ -192,7 +192,8 @@ printed and appended to the run's metrics.jsonl. With --real/--fake (folders, zi
 every item of both sets is used and the metric names carry no count.
 """
 
-DEFAULT_METRICS = {(1, 28, 28): ["fid5k_lenet", "kid5k_lenet", "pr5k_lenet", "mnist_score5k", "classes5k_lenet"]}
+_MNIST_METRICS = ["fid5k_lenet", "kid5k_lenet", "pr5k_lenet", "mnist_score5k", "classes5k_lenet"]
+DEFAULT_METRICS = {(1, 28, 28): _MNIST_METRICS, (1, 32, 32): _MNIST_METRICS}  # 32: MNIST with data.pad=2
 
 
 @cli.command(name="eval", help=EVAL_HELP)

@@ -126,7 +126,7 @@ _PROGRESSIVE = dict(
 preset("progressive-mnist5k", "Progressive GAN (Karras et al. 2018) on MNIST-5k padded to 32x32 (data.pad 2), growing "
        "4x4 -> 32x32 in 20-kimg phases, WGAN-GP (10, drift 0.001), n_critic 1, Adam(1e-3, 0, 0.99), G EMA; 220 kimg",
        **dict(_PROGRESSIVE, data__name="mnist5k", data__pad=2, G__width=8, D__width=8, phase_kimg=20.0,
-              ema_kimg=2.0, kimg=220.0, log_kimg=1.0, snapshot_kimg=20.0))
+              ema_kimg=2.0, kimg=220.0, log_kimg=1.0, snapshot_kimg=20.0, metrics=_DCGAN["metrics"]))
 preset("progressive-cifar10", "Progressive GAN (Karras et al. 2018) on CIFAR-10 (set data.path), growing 4x4 -> 32x32 "
        "in 60-kimg phases, WGAN-GP (10, drift 0.001), n_critic 1, Adam(1e-3, 0, 0.99), G EMA; 600 kimg",
        **dict(_PROGRESSIVE, data__name="cifar10", G__width=16, D__width=16, phase_kimg=60.0,

@@ -73,9 +73,11 @@ class LeNetExtractor(Extractor):
         return super().train(False)
 
     def forward(self, x):
+        if x.dim() == 4 and tuple(x.shape[1:]) == (1, 32, 32):
+            x = x[:, :, 2:30, 2:30]  # MNIST padded to 32 (data.pad=2, LeNet-5's input): the centre
         if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            raise ConfigError(f"the lenet-mnist extractor needs 1x28x28 images; got shape "
-                              f"{tuple(x.shape)}")
+            raise ConfigError(f"the lenet-mnist extractor needs 1x28x28 images (or 1x32x32 padded by 2); "
+                              f"got shape {tuple(x.shape)}")
         h = self.net.features(x.float())                    # [N, 128]
         logits = self.net.fc2(h)                            # [N, 10]
         return {"features": h.double(), "probs": F.softmax(logits.double(), dim=1)}

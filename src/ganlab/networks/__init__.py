@@ -16,7 +16,7 @@ from ganlab.utils.registry import Registry
 NETWORKS = Registry("network")  # name -> builder; filled by the imports below
 
 # Imported after NETWORKS exists: each module registers its builder with a decorator.
-from ganlab.networks import autoencoder, dcgan, mlp, resnet  # noqa: E402,F401
+from ganlab.networks import autoencoder, dcgan, mlp, progressive, resnet  # noqa: E402,F401
 
 
 def build_network(role, cfg, shape, z_dim, image):
