@@ -266,7 +266,7 @@ def test_spectral_norm_d_gets_gradients_and_round_trips():
 
 # --- Gated activation (WGAN-GP's multiplicative nets) and DCGAN's constant width ------------------
 
-GATED_FAMILIES = ("mlp", "dcgan")
+GATED_FAMILIES = ("dcgan", "mlp", "dcgan-ae", "mlp-ae")  # the auto-encoders reuse the dcgan and mlp blocks
 
 
 def test_gated_unit():
@@ -312,3 +312,12 @@ def test_dcgan_constant_width(shape):
         default = hidden_channels(build(role, "dcgan", shape))
         assert constant == [WIDTH["dcgan"]] * len(default)
         assert sorted(set(default)) == [WIDTH["dcgan"] * 2**k for k in range(len(default))]  # doubling
+
+
+@pytest.mark.parametrize("arch, shape", [("mlp-ae", (2,)), ("dcgan-ae", (1, 28, 28))])
+def test_auto_encoder_applies_d_options(arch, shape):
+    D = build("D", arch, shape, norm="layer", activation="gated")
+    assert has(D.encoder, (nn.GroupNorm, nn.LayerNorm)) and has(D.encoder, Gated)
+    assert D(torch.randn(N, *shape)).shape == (N,)
+    with pytest.raises(ConfigError, match=rf"G\.arch = '{arch}' is a discriminator-only family"):
+        build_network("G", NetConfig(arch=arch), shape, Z_DIM, True)

@@ -283,14 +283,16 @@ def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, 
 
     def flaky_loop(cfg, run_dir, **kw):
         if Path(run_dir).name == "cfg_0001":
-            raise DivergenceError("training diverged at 0.3 kimg (test)")
+            raise RuntimeError("a bug (test)")
+        if Path(run_dir).name == "cfg_0003":
+            raise DivergenceError("training diverged at 0.3 kimg (test); expected finite losses")
         if Path(run_dir).name == "cfg_0002" and calls["interrupt"]:
             calls["interrupt"] -= 1
             raise KeyboardInterrupt
         return real_loop(cfg, run_dir, **kw)
 
     monkeypatch.setattr(ganlab.training, "training_loop", flaky_loop)
-    args = study_cmd("flaky", "--out", tmp_path, workers=1, kimg=1, objectives="nonsaturating")
+    args = study_cmd("flaky", "--out", tmp_path, workers=1, kimg=1, trials=4, objectives="nonsaturating")
     first = run_cli(*args)
     assert first.code == 130  # Ctrl-C during cfg 2: the study stops, cfg 2 is marked interrupted
     second = run_cli(*args)
@@ -301,10 +303,15 @@ def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, 
     assert counts[1] == {"FAIL": 1}  # a real error is not retried: it would fail again
     assert counts[2] == {"FAIL": 1, "COMPLETE": 1}  # interrupted, then run again by the second command
     failed = [t for t in study.trials if t.user_attrs.get("cfg_id") == 1][0]
-    assert failed.user_attrs["error"].startswith("DivergenceError: training diverged")
+    assert failed.user_attrs["error"].startswith("RuntimeError: a bug")
+    # A diverged run is a result, not an error (Lucic et al. score every run): it completes with the
+    # best score it reached before blowing up, here none, so the worst (+-inf as the metric goes).
+    assert counts[3] == {"COMPLETE": 1}
+    diverged = [t for t in study.trials if t.user_attrs.get("cfg_id") == 3][0]
+    assert diverged.value in (float("inf"), -float("inf")) and diverged.user_attrs["diverged"].startswith("training diverged")
     status = run_cli("study", "status", "flaky", "--out", tmp_path)
-    assert "cfg 0001 nonsaturating: DivergenceError" in status.out
-    assert any(line.split()[:2] == ["nonsaturating", "2/3"] for line in status.out.splitlines())
+    assert "cfg 0001 nonsaturating: RuntimeError" in status.out
+    assert any(line.split()[:2] == ["nonsaturating", "3/4"] for line in status.out.splitlines())
 
 
 # --- CLI errors -------------------------------------------------------------------------------------

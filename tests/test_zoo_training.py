@@ -23,9 +23,10 @@ _DATA = {}
 
 
 def _run(preset, objective, tmp_path, **extra):
-    overrides = {**PRESETS[preset], "objective": objective, "kimg": 2.0, "log_kimg": 1.0, "snapshot_kimg": 2.0, **extra}
-    overrides.pop("n_critic", None)  # the objective's own default
+    overrides = {**PRESETS[preset], "objective": objective, "kimg": 2.0, "log_kimg": 1.0, "snapshot_kimg": 2.0}
+    overrides.pop("n_critic", None)  # the objective's own default, unless `extra` sets it
     overrides.pop("objective_args", None)
+    overrides.update(extra)
     cfg = make_config(overrides)
     key = (preset, cfg.data.name)
     if key not in _DATA:
@@ -124,3 +125,13 @@ def test_every_objective_validates_on_every_preset(preset):
         assert cfg.objective == objective
         if objective != PRESETS[preset].get("objective", "nonsaturating"):
             assert dict(cfg.objective_args) == {}
+
+
+def test_ema_decay_counts_every_image_shown_in_a_g_step(tmp_path, monkeypatch):
+    """With n_critic D steps per G step, one G step shows n_critic * batch real images."""
+    import ganlab.training as training
+
+    betas = []
+    monkeypatch.setattr(training, "update_ema", lambda G_ema, G, beta: betas.append(beta))
+    _run("toy-ring-ns", "wgan-gp", tmp_path, ema_kimg=2.0, n_critic=3, batch_size=50, kimg=0.6)
+    assert betas and all(b == pytest.approx(0.5 ** (3 * 50 / 2000)) for b in betas)

@@ -147,8 +147,6 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
-    # Half-life in images shown: after ema_kimg kimg a weight's old value has half its say.
-    ema_beta = 0.5 ** (cfg.batch_size / (cfg.ema_kimg * 1000)) if cfg.ema_kimg else None
     G_eval = G_ema or G  # the generator that samples and metrics see
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
@@ -263,7 +261,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         loss_g.backward()
         g_opt.step()
         if G_ema is not None:
-            update_ema(G_ema, G, ema_beta)
+            # Half-life in images shown: after ema_kimg kimg (n_d batches per G step) an old
+            # weight has half its say.
+            update_ema(G_ema, G, 0.5 ** (n_d * cfg.batch_size / (cfg.ema_kimg * 1000)))
         sums["loss_G"] += loss_g.detach()
         counts["G"] += 1
         bar.update((min(next_nimg, total_nimg) - cur_nimg) / 1000)

@@ -9,14 +9,14 @@ BEGAN's networks use ELU and no normalisation, which are these families' default
 """
 
 import dataclasses
-import math
 
 from torch import nn
 
+from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS
-from ganlab.networks.dcgan import _layout, build_dcgan
-from ganlab.networks.layers import Reshape, activation, resolve
-from ganlab.networks.mlp import build_mlp
+from ganlab.networks.dcgan import _block, _layout, build_dcgan
+from ganlab.networks.layers import Reshape, resolve
+from ganlab.networks.mlp import _hidden, build_mlp
 
 
 class AutoencoderScore(nn.Module):
@@ -33,38 +33,35 @@ class AutoencoderScore(nn.Module):
         return -(x - self.reconstruct(x)).abs().flatten(1).mean(dim=1)
 
 
-def _ae_cfg(cfg):
-    """The family config with BEGAN's defaults (ELU, no normalisation) where unset."""
-    return dataclasses.replace(cfg, activation=cfg.activation or "elu", norm=cfg.norm or "none")
-
-
-def _check_role(role, name):
+def _ae_cfg(role, cfg, name):
+    """The D config with BEGAN's defaults (ELU, no normalisation) where unset, validated as D's."""
     if role != "D":
-        raise ValueError(f"{name} is a discriminator family; role must be 'D', not {role!r}")
+        families = ", ".join(sorted(n for n in NETWORKS if not n.endswith("-ae")))
+        raise ConfigError(f"{role}.arch = {name!r} is a discriminator-only family (BEGAN's auto-encoder); "
+                          f"expected {role}.arch one of: {families}")
+    cfg = dataclasses.replace(cfg, activation=cfg.activation or "elu", norm=cfg.norm or "none")
+    act, norm = resolve("D", cfg, "elu", "none", gated=True)
+    return cfg, act, norm
 
 
 @NETWORKS.register("mlp-ae", "fully connected auto-encoder D for BEGAN; any sample shape")
 def build_mlp_ae(role, cfg, shape, z_dim, image):
-    _check_role(role, "mlp-ae")
-    cfg = _ae_cfg(cfg)
-    act, norm = resolve("D", cfg, "elu", "none")
-    layers = [nn.Flatten()]
-    n_in = math.prod(shape)
-    for i in range(cfg.depth):
-        layers += [nn.Linear(n_in if i == 0 else cfg.width, cfg.width), activation(act)]
+    cfg, act, norm = _ae_cfg(role, cfg, "mlp-ae")
+    n_in = 1
+    for side in shape:
+        n_in *= side
+    layers = [nn.Flatten()] + _hidden(n_in, cfg.width, cfg.depth, act, norm)
     encoder = nn.Sequential(*layers, nn.Linear(cfg.width, z_dim))  # [N, z_dim]
     return AutoencoderScore(encoder, build_mlp("G", cfg, shape, z_dim, image))
 
 
 @NETWORKS.register("dcgan-ae", "DCGAN-style conv auto-encoder D for BEGAN; (1|3, R, R), R in 28, 32, 64")
 def build_dcgan_ae(role, cfg, shape, z_dim, image):
-    _check_role(role, "dcgan-ae")
-    cfg = _ae_cfg(cfg)
-    act, _ = resolve("D", cfg, "elu", "none")
-    c, base, chans = _layout(shape, cfg.width)
+    cfg, act, norm = _ae_cfg(role, cfg, "dcgan-ae")
+    c, base, chans = _layout(shape, cfg.width, cfg.constant_width)
     chans = chans[::-1]  # R/2 down to the base grid, as the DCGAN D
-    layers = [nn.Conv2d(c, chans[0], 4, 2, 1), activation(act)]
+    layers = _block(nn.Conv2d, c, chans[0], "none", act, kernel_size=4, stride=2, padding=1)  # input: no norm
     for c_in, c_out in zip(chans, chans[1:]):
-        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), activation(act)]
+        layers += _block(nn.Conv2d, c_in, c_out, norm, act, kernel_size=4, stride=2, padding=1)
     layers += [nn.Conv2d(chans[-1], z_dim, base, 1, 0), Reshape((z_dim,))]  # [N, z_dim]
     return AutoencoderScore(nn.Sequential(*layers), build_dcgan("G", cfg, shape, z_dim, image))

@@ -214,8 +214,8 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
         lines += ["![sensitivity](sensitivity.png)", "", "Stars mark each objective's trial 0 (the preset default).", ""]
     lines += ["## Notes", "",
               "- Only COMPLETE trials count, one per setting (its last completed attempt); retried attempts are not counted twice.",
-              "- A failed setting (e.g. a diverged run, see `ganlab study status`) is left out of the statistics, which "
-              "therefore describe the settings that trained to the end."]
+              "- A run that diverged (NaN losses) counts with the best score it reached before (Lucic et al. score "
+              "every run); a setting whose trial failed with an error (see `ganlab study status`) is left out."]
     n_inf = sum(not math.isfinite(r["value"]) for r in rows)
     if n_inf:
         lines.append(f"- {n_inf} completed trial(s) never produced a value of `{metric}` (e.g. no high-quality sample for `rkl`): "

@@ -96,7 +96,7 @@ SPACES.register("wide", "Lucic et al. 2018's wide ranges (their 100-sample study
         "wgan": (Dim("clip", _arg("clip"), LogUniform(-3, 0)),),
         "wgan-gp": (Dim("gp_weight", _arg("gp_weight"), LogUniform(-1, 2)),),
         "dragan": (Dim("gp_weight", _arg("gp_weight"), LogUniform(-1, 2)),),
-        "began": (Dim("gamma", _arg("gamma"), Uniform(0.0, 1.0)),
+        "began": (Dim("gamma", _arg("gamma"), Uniform(1e-4, 1.0)),  # U(0, 1]: gamma = 0 is no ratio
                   Dim("lambda_k", _arg("lambda_k"), LogUniform(-4, -2))),
         # Beyond the paper (ganlab's own choices):
         "lsgan-mm": (Dim("weight", _arg("weight"), LogUniform(-2, 1)),),

@@ -142,6 +142,7 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
     from ganlab.config import make_config
     from ganlab.data import load_dataset
     from ganlab.metrics import METRICS
+    from ganlab.errors import DivergenceError
     from ganlab.training import training_loop
 
     metric = definition["metric"]
@@ -166,15 +167,21 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
         start = time.time()
         reporter = _Reporter(trial, run_dir / rundir.METRICS, metric, lower)
         reporter.start()
+        diverged = None
         try:
             training_loop(cfg, run_dir, state=state, progress=False, dataset=dataset)
+        except DivergenceError as exc:
+            # Lucic et al. score every run by its best checkpoint: a run that blows up keeps the
+            # eval points it reached (none: the worst score), so unstable objectives are not
+            # flattered by leaving their failures out.
+            diverged = str(exc).split(";")[0]
         finally:
             reporter.done.set()
             reporter.join()
         reporter.sweep()
         series = eval_series(rundir.read_metrics(run_dir), metric, lower)
     value, nimg = best_of(series, lower)
-    info = {"score_kimg": None if nimg is None else nimg / 1000, "eval_points": len(series),
+    info = {"score_kimg": None if nimg is None else nimg / 1000, "eval_points": len(series), "diverged": diverged,
             "resumed_from_kimg": None if state is None else int(state["cur_nimg"]) / 1000,
             "time_s": round(time.time() - start, 1)}
     return value, info
@@ -236,6 +243,8 @@ def reap_dead_workers(study, unclaimed=None, grace=None):
     reaped = 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         w = t.user_attrs.get("worker")
+        if w and w.get("trial") != t.number:
+            w = None  # copied by the retry callback from the attempt this one retries: not yet claimed
         if not w:
             if unclaimed is None or time.monotonic() - unclaimed.setdefault(t._trial_id, time.monotonic()) <= grace:
                 continue
@@ -289,7 +298,7 @@ def work(name, url, folder, threads=None, log=print):
             raise optuna.TrialPruned("not an enqueued ganlab trial: the queue was empty")
         cfg_id, objective = attrs["cfg_id"], attrs["objective"]
         trial.suggest_int("cfg_id", 0, n_cfgs - 1)  # the enqueued (or retried) value: a param for dashboards
-        trial.set_user_attr("worker", worker_tag())
+        trial.set_user_attr("worker", {**worker_tag(), "trial": trial.number})
         _log_attempt(Path(folder) / "trials" / f"cfg_{cfg_id:04d}", trial.number)
         label = f"cfg {cfg_id:04d} {objective}"
         try:
