@@ -65,14 +65,7 @@ def sample_image(seed=1, size=32):
     return p.float() / 127.5 - 1, p
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The few forward passes here take ~0.2 s an image on one thread; with two threads on a busy
-    2-core machine they took 15 times longer. Restored afterwards for the other test modules."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

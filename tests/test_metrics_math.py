@@ -20,13 +20,7 @@ from ganlab.metrics.kid import kid, mmd2_unbiased
 from ganlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These matrices are tiny; a second intra-op thread only adds waiting on a busy machine (40x here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def relu_features(seed, n, d, shift=0.0):

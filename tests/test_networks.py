@@ -32,13 +32,7 @@ CASES = [(arch, shape) for arch, shapes in SHAPES.items() for shape in shapes]
 BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small nets run dispatch-bound: one thread is faster, and much faster on a loaded machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

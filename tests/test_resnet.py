@@ -14,13 +14,7 @@ Z_DIM = 8
 N = 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small nets run dispatch-bound: one thread is faster, and much faster on a loaded machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

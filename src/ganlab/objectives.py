@@ -44,6 +44,10 @@ def _logistic_d_loss(s_r, s_f):
     return F.softplus(-s_r) + F.softplus(s_f)  # -log sigmoid(s_r) - log(1 - sigmoid(s_f))
 
 
+def _nonsaturating_g_loss(s_f):
+    return F.softplus(-s_f)  # -log sigmoid(s_f)  (non-saturating)
+
+
 def _wasserstein_d_loss(s_r, s_f):
     return s_f - s_r  # -(D(x) - D(G(z))): the critic maximises the Kantorovich-Rubinstein gap
 
@@ -64,7 +68,7 @@ def minimax():
 def nonsaturating():
     return Objective(
         d_loss=_logistic_d_loss,
-        g_loss=lambda s_f: F.softplus(-s_f),  # -log sigmoid(s_f)  (non-saturating)
+        g_loss=_nonsaturating_g_loss,
     )
 
 
@@ -117,7 +121,7 @@ def dragan(gp_weight=10.0):
     _require_nonnegative(gp_weight=gp_weight)
     return Objective(
         d_loss=_logistic_d_loss,
-        g_loss=lambda s_f: F.softplus(-s_f),  # -log sigmoid(s_f)  (non-saturating)
+        g_loss=_nonsaturating_g_loss,
         penalty=dragan_penalty(gp_weight),
         batchnorm_in_d=False,
     )
@@ -128,7 +132,7 @@ def r1(gamma=10.0):
     _require_nonnegative(gamma=gamma)
     return Objective(
         d_loss=_logistic_d_loss,
-        g_loss=lambda s_f: F.softplus(-s_f),  # -log sigmoid(s_f)  (non-saturating)
+        g_loss=_nonsaturating_g_loss,
         penalty=r1_penalty(gamma),
         batchnorm_in_d=False,
     )
