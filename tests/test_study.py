@@ -388,12 +388,12 @@ def test_dead_trials_are_retried_whichever_way_their_worker_died(tmp_path, monke
     gone = subprocess.Popen(["true"])
     gone.wait()
     local = study.ask()
-    local.set_user_attr("worker", {**worker_tag(), "pid": gone.pid, "start": "0"})
+    local.set_user_attr("worker", {**worker_tag(), "pid": gone.pid, "start": "0", "trial": local.number})
     assert reap_dead_workers(study) == 1
 
     # 3. A worker on another machine stopped beating: Optuna's heartbeat, after the grace period.
     remote = study.ask()
-    remote.set_user_attr("worker", {"machine": "elsewhere", "pid": 1, "start": "1"})
+    remote.set_user_attr("worker", {"machine": "elsewhere", "pid": 1, "start": "1", "trial": remote.number})
     study._storage.record_heartbeat(remote._trial_id)
     assert reap_dead_workers(study) == 0  # not ours to judge
     time.sleep(3.2)
@@ -406,3 +406,19 @@ def test_dead_trials_are_retried_whichever_way_their_worker_died(tmp_path, monke
         assert states == ["FAIL", "WAITING"], (cfg_id, states)  # failed once, waiting to run again
         retry = [t for t in table[cfg_id]["attempts"] if t.state.name == "WAITING"][0]
         assert retry.user_attrs["overrides"] == trial.user_attrs["overrides"]
+
+
+def test_a_retry_carrying_its_dead_predecessors_tag_is_not_reaped_at_once(tmp_path):
+    """Optuna's retry copies user attributes, the dead attempt's `worker` tag included: until the
+    new attempt writes its own tag, it is unclaimed (grace period), not dead."""
+    from ganlab.study.launcher import create_or_resume, make_definition
+    from ganlab.study.storage import default_url
+    from ganlab.study.worker import reap_dead_workers, worker_tag
+
+    definition = make_definition("toy-ring-ns", ["nonsaturating"], "wide", 2, kimg=1, metric="hq")
+    study = create_or_resume("copied", default_url(tmp_path), definition, log=lambda *_: None)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    retry = study.ask()
+    retry.set_user_attr("worker", {**worker_tag(), "pid": gone.pid, "start": "0", "trial": retry.number - 1})
+    assert reap_dead_workers(study, {}, grace=60) == 0
