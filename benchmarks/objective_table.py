@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ganlab.objectives import OBJECTIVES
 from ganlab.rundir import read_metrics
+from toy_table import fmt  # the same mean ± std formatting (benchmarks/ is on sys.path when run)
 
 
 def run(out, objective, seed, kimg):
@@ -31,14 +32,6 @@ def run(out, objective, seed, kimg):
     result = subprocess.run(cmd, env=env, capture_output=True, text=True)
     status = "ok" if result.returncode == 0 else f"exit {result.returncode}: {result.stderr.strip()[-300:]}"
     print(f"{objective} seed {seed}: {status}", flush=True)
-
-
-def fmt(values, scale=1.0, digits=1):
-    values = [v * scale for v in values if v is not None]
-    if not values:
-        return "n/a"
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def table(out):
