@@ -53,8 +53,13 @@ def test_objective_takes_finite_d_and_g_steps(objective, g_arch, d_arch, kind):
             build_models(cfg, data, obj, torch.device("cpu"))
         return
     G, D = build_models(cfg, data, obj, torch.device("cpu"))
-    n = 8
-    real = data.batch(torch.arange(n), "cpu")
+    assert_d_and_g_step(G, D, obj, cfg, data.batch(torch.arange(8), "cpu"))
+
+
+def assert_d_and_g_step(G, D, obj, cfg, real):
+    """One D step and one G step of `obj` on `real`: per-sample [N] losses, finite, and non-zero
+    gradients reaching D and G (also used by the robustness-setting tests)."""
+    n = real.shape[0]
 
     # D step.
     fake = G(sample_z(n, cfg, "cpu")).detach()

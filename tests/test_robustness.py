@@ -11,7 +11,8 @@ from ganlab.data.base import Dataset
 from ganlab.networks.layers import Gated
 from ganlab.objectives import build_objective
 from ganlab.presets import PRESETS, ROBUSTNESS_SETTINGS
-from ganlab.training import build_models, sample_z
+from ganlab.training import build_models
+from test_contracts import assert_d_and_g_step
 
 # The table's columns: DCGAN (non-saturating), LSGAN, WGAN with clipping, WGAN-GP.
 OBJECTIVES = ("wgan-gp", "nonsaturating", "lsgan", "wgan")
@@ -39,12 +40,6 @@ def models(name, data, **overrides):
     return (*build_models(cfg, data, obj, torch.device("cpu")), cfg, obj)
 
 
-def grad_sum(net):
-    grads = [p.grad for p in net.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    return sum(g.abs().sum().item() for g in grads)
-
-
 def test_settings_are_the_papers_seven():
     assert len(ROBUSTNESS_SETTINGS) == 7
     for i, (name, (setting, _)) in enumerate(ROBUSTNESS_SETTINGS.items(), 1):
@@ -67,23 +62,7 @@ def test_preset_uses_the_wgan_gp_paper_defaults(name):
 def test_one_d_and_one_g_step(name, objective, data):
     small = {"G.width": 2, "D.width": 2} if "resnet" in name else {}  # the 101-layer nets
     G, D, cfg, obj = models(name, data, objective=objective, **small)
-    real = data.batch(torch.arange(N), "cpu")
-
-    fake = G(sample_z(N, cfg, "cpu")).detach()
-    loss_d = obj.d_loss(D(real), D(fake)).mean()
-    if obj.penalty is not None:
-        loss_d = loss_d + obj.penalty(D, real, fake).mean()
-    assert torch.isfinite(loss_d)
-    loss_d.backward()
-    assert grad_sum(D) > 0
-    if obj.constraint is not None:
-        obj.constraint(D)
-
-    D.zero_grad()
-    loss_g = obj.g_loss(D(G(sample_z(N, cfg, "cpu")))).mean()
-    assert torch.isfinite(loss_g)
-    loss_g.backward()
-    assert grad_sum(G) > 0
+    assert_d_and_g_step(G, D, obj, cfg, data.batch(torch.arange(N), "cpu"))
 
 
 def kinds(net, types):
