@@ -88,6 +88,10 @@ class Config:
     eval_kimg: Optional[float] = None   # evaluate `metrics` every this many kimg (None = never)
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
+    max_rollbacks: int = 3              # non-finite losses roll the run back to its last good
+                                        # checkpoint this many times (lowering both learning
+                                        # rates), then stop it; 0 = stop at the first
+    rollback_lr_factor: float = 0.5     # learning rates are multiplied by this at each rollback
 
 
 # --- Resolution: defaults <- preset <- overrides -------------------------------------------------
@@ -183,6 +187,8 @@ def validate(cfg):
     require(cfg.phase_kimg > 0, "phase_kimg", "a number > 0")
     require(cfg.data.pad >= 0, "data.pad", "an integer >= 0")
     require(cfg.lr_decay_kimg is None or cfg.lr_decay_kimg > 0, "lr_decay_kimg", "a number > 0 (or null)")
+    require(cfg.max_rollbacks >= 0, "max_rollbacks", "an integer >= 0")
+    require(0 < cfg.rollback_lr_factor <= 1, "rollback_lr_factor", "a factor in (0, 1]")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for net in ("G", "D"):
         require(cfg[net].width >= 1, f"{net}.width", "an integer >= 1")
