@@ -196,9 +196,21 @@ def test_diverging_losses_stop_with_one_line_and_keep_the_last_good_checkpoint(r
     # Sane first half: a good checkpoint exists.
     assert run_cli("train", *args, "--kimg", "0.25").code == 0
     run = only_run_dir(tmp_path)
-    good = (run / rundir.LATEST).read_bytes()
-    # Targets of 1e38 overflow float32 in the squared error: the losses become infinite.
+    good = load_checkpoint(run / rundir.LATEST)
+    # Targets of 1e38 overflow float32 in the squared error: the losses become infinite, and no
+    # rollback with lower learning rates can help: after max_rollbacks (3) the run stops.
     res = run_cli("train", "--resume", run, "--force", "--set", "objective_args.b=1e38", "--kimg", "5", "--quiet")
+    assert_user_error(res, "diverged", "NaN or infinite", "after 3 rollback(s)")
+    after = load_checkpoint(run / rundir.LATEST)
+    for net in ("G", "D"):
+        for key, value in good[net].items():
+            assert torch.equal(after[net][key], value), key
+    assert after["health"] == {"rollbacks": 3, "lr_scale": 0.125}
+    rows = [r for r in rundir.read_metrics(run) if r.get("event") == "rollback"]
+    assert [r["rollbacks"] for r in rows] == [1, 2, 3]
+    # With rollbacks off the checkpoint is not even rewritten.
+    good = (run / rundir.LATEST).read_bytes()
+    res = run_cli("train", "--resume", run, "--force", "--set", "max_rollbacks=0", "--kimg", "5", "--quiet")
     assert_user_error(res, "diverged", "NaN or infinite")
     assert (run / rundir.LATEST).read_bytes() == good
 

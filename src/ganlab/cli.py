@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from ganlab import rundir
 from ganlab.config import make_config, parse_overrides
-from ganlab.errors import ConfigError, GanlabError
+from ganlab.errors import ConfigError, GanlabError, one_line
 from ganlab.presets import PRESETS, preset_overrides
 
 
@@ -56,7 +56,7 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder for run directories.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--resume", "resume_dir", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")
-@click.option("--force", is_flag=True, help="With --resume: accept a changed config.")
+@click.option("--force", is_flag=True, help="With --resume: accept a changed config, or a checkpoint of another run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet):
     from ganlab.training import training_loop
@@ -77,9 +77,12 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
 
     state = None
     if resume_dir:
-        old_cfg, state = rundir.load_run(resume_dir)
+        old_cfg, state = rundir.load_resume(resume_dir, force)
         cfg = make_config({**rundir.flatten(rundir.config_to_dict(old_cfg)), **overrides})
-        _check_unchanged(old_cfg, cfg, force)
+        changed = rundir.config_changes(old_cfg, cfg)
+        if changed and not force:
+            raise ConfigError(f"--resume with a changed config ({', '.join(changed[:5])}) is refused; expected the "
+                              f"run's own config, or --force")
     else:
         cfg = make_config(overrides)
     dataset = None
@@ -119,19 +122,6 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
                    if last is not None else f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg")
 
 
-RESUME_FREE_KEYS = ("kimg", "device", "eval_kimg", "metrics")  # they do not change the weights
-
-
-def _check_unchanged(old_cfg, new_cfg, force):
-    """Refuse a resume whose config differs (other than length and device) unless forced."""
-    old = rundir.flatten(rundir.config_to_dict(old_cfg))
-    new = rundir.flatten(rundir.config_to_dict(new_cfg))
-    changed = [k for k in sorted(set(old) | set(new)) if k not in RESUME_FREE_KEYS and old.get(k) != new.get(k)]
-    if changed and not force:
-        diff = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:5])
-        raise ConfigError(f"--resume with a changed config ({diff}) is refused; expected the run's own config, or --force")
-
-
 def _summary(record, run_dir):
     if not record:
         return f"done; samples and checkpoints are in {run_dir}"
@@ -144,37 +134,54 @@ def _summary(record, run_dir):
     return text + f"\n{where}checkpoint: {Path(run_dir) / rundir.LATEST}"
 
 
-SAMPLE_HELP = """Write samples of a trained run: an image grid, or a scatter plot over the data for 2-D data.
+SAMPLE_HELP = """Write samples of a trained run: an image grid (a scatter plot over the data for 2-D
+data), every sample as arrays in an .npz, or one PNG per sample in a folder.
 
 \b
 Examples:
   ganlab sample runs/00000-demo
   ganlab sample runs/00000-demo --n 100 --seed 7 --out digits.png
+  ganlab sample runs/00000-demo --n 10000 --out samples.npz
+  ganlab sample runs/00000-demo --n 10000 --out samples/
   ganlab sample runs/00001-toy-ring-ns --n 2500 --checkpoint final
+
+An .npz holds 'x': images as uint8 [N, H, W, C], points as float32 [N, D]; a folder (a path
+ending in / or an existing folder, new or empty) gets 000000.png, 000001.png, ... Both can be
+scored by other tools, and by `ganlab eval --real REAL --fake OUT`.
 """
 
 
 @cli.command(help=SAMPLE_HELP)
 @click.argument("run_dir", type=click.Path())
-@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1), help="Number of samples.")
+@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1, max=10_000_000), help="Number of samples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent codes.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output PNG (default RUN_DIR/sample-seedS.png).")
-@click.option("--checkpoint", default="latest", show_default=True, help="latest, final or a checkpoint path.")
+@click.option("--out", "out_file", type=click.Path(), help="Output: FILE.png (grid), FILE.npz or DIR/ (default RUN_DIR/sample-seedS.png).")
+@click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-def sample(run_dir, n, seed, out_file, checkpoint, device):
+@click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
+def sample(run_dir, n, seed, out_file, checkpoint, device, force):
     import torch
 
+    from ganlab import samples
     from ganlab.data import load_dataset
     from ganlab.training import load_generator, sample_z, save_samples
     from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(run_dir, checkpoint)
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
     G = load_generator(cfg, state, dataset, dev)
-    z = sample_z(n, cfg, dev, generator=torch.Generator(device=dev).manual_seed(seed))
-    path = save_samples(G, z, dataset, Path(out_file or Path(run_dir) / f"sample-seed{seed}.png"))
-    click.echo(f"wrote {path}")
+    out = out_file or Path(run_dir) / f"sample-seed{seed}.png"
+    kind = samples.export_kind(out)
+    if kind == "grid":
+        z = sample_z(n, cfg, dev, generator=torch.Generator(device=dev).manual_seed(seed))
+        path = save_samples(G, z, dataset, Path(out))
+    else:
+        samples.check_export(out, dataset.kind, dataset.shape)
+        x = samples.generate(G, lambda k, gen: sample_z(k, cfg, dev, gen), n, seed, progress=n >= 5000)
+        save = samples.save_npz if kind == "npz" else samples.save_png_folder
+        path = save(x, dataset.kind, out)
+    click.echo(f"wrote {path}" + ("" if kind == "grid" else f" ({n} samples)"))
 
 
 EVAL_HELP = """Evaluate a run's generator (or two sample sets) with registered metrics.
@@ -205,7 +212,8 @@ DEFAULT_METRICS = {(1, 28, 28): _MNIST_METRICS, (1, 32, 32): _MNIST_METRICS}  # 
 @click.option("--fake", type=click.Path(), help="Generated samples: a folder, zip or .npz.")
 @click.option("--extractor", help="With --real/--fake: lenet-mnist or inception-fid (default: by image shape).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device):
+@click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
+def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device, force):
     from ganlab.utils.device import select_device
 
     dev = select_device(device)
@@ -219,7 +227,7 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
     from ganlab.metrics.evaluate import Evaluator
     from ganlab.training import load_generator, sample_z
 
-    cfg, state = rundir.load_run(run_dir, checkpoint)
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
     dataset = load_dataset(cfg.data)
     names = metric_list.split(",") if metric_list else list(cfg.metrics) or DEFAULT_METRICS.get(dataset.shape)
     if not names:
@@ -361,16 +369,28 @@ def list_(kind):
             click.echo(f"{name}  {desc}".rstrip())
 
 
+def _usage_line(exc):
+    """A click usage error as one sentence, with where to read more."""
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return exc.format_message() + where
+
+
 def main(argv=None):
-    """Entry point: user errors become one line on stderr and exit status 2."""
+    """Entry point: every user error becomes one line on stderr and exit status 2 (this is the
+    one place errors are formatted; `one_line` folds any library text that spans lines)."""
     try:
         cli.main(args=argv, prog_name="ganlab", standalone_mode=False)
     except GanlabError as exc:
-        click.echo(f"ganlab: error: {exc}", err=True)
+        click.echo(f"ganlab: error: {one_line(exc)}", err=True)
         sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # a wrong option or argument
+        click.echo(f"ganlab: error: {one_line(_usage_line(exc))}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # a path that cannot be written or read (permissions, a full disk, a file for a folder)
+        where = f": {exc.filename!r}" if exc.filename else ""
+        click.echo(f"ganlab: error: {one_line((exc.strerror or str(exc)) + where)}; expected a path this user can write to and read", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("ganlab: aborted", err=True)
         sys.exit(130)

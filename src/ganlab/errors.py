@@ -28,6 +28,13 @@ class DivergenceError(GanlabError):
     """Training produced NaN or infinite losses."""
 
 
+def one_line(message, limit=1000):
+    """`message` as one line: every run of white space (a library's multi-line text passed through)
+    folded to one space, and cut to `limit` characters. The CLI formats every error with it."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def suggest(name, choices):
     """' (did you mean ...?)' for the close matches of `name` among `choices`, or ''."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)

@@ -1,6 +1,7 @@
 """The run directory is the interface: resume, sample, eval and studies read only what is here.
 
 runs/<id>-<description>/
+  run.json                the run's identity: a random run id that every checkpoint of the run carries
   config.yaml             the resolved configuration
   metrics.jsonl           one JSON line per logging tick (kimg, wall time, losses, D outputs, ...)
   samples-kimgXXXX.X.png  samples from one fixed z (a scatter plot for low-dimensional data)
@@ -8,11 +9,15 @@ runs/<id>-<description>/
   checkpoint-final.pt     the same, at the end of the requested length
   checkpoint-best.pt      the same, at the best value of the primary metric (with --eval-every)
   best.json               that metric, its value and the kimg where it was reached
+
+Checkpoint identity: a checkpoint is trusted only in the run directory whose run.json names its
+run id; resume, sample and eval refuse any other (a copied or foreign one) unless forced.
 """
 
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -27,6 +32,8 @@ LATEST = "checkpoint-latest.pt"
 FINAL = "checkpoint-final.pt"
 BEST = "checkpoint-best.pt"
 BEST_JSON = "best.json"
+IDENTITY = "run.json"
+IDENTITY_FORMAT = "ganlab-run"
 
 
 def new_run_dir(root, description):
@@ -83,24 +90,113 @@ def config_from_yaml(text, source):
         raise CheckpointError(f"{source} holds an invalid config: {exc}") from None
 
 
-def require_run_dir(path):
-    """Path of an existing run directory, or a CheckpointError saying what was expected."""
+def require_run_dir(path, checkpoint=True):
+    """Path of an existing run directory (with a checkpoint, unless not `checkpoint`), or a
+    CheckpointError saying what was expected."""
     path = Path(path)
-    if not path.is_dir() or not (path / CONFIG).is_file() or not (path / LATEST).is_file():
-        raise CheckpointError(
-            f"{str(path)!r} is not a run directory; expected a folder made by `ganlab train` "
-            f"holding {CONFIG} and {LATEST}"
-        )
+    if not path.is_dir() or not (path / CONFIG).is_file():
+        raise CheckpointError(f"{str(path)!r} is not a run directory; expected a folder made by `ganlab train` "
+                              f"holding {CONFIG}")
+    if checkpoint and not has_checkpoint(path):
+        raise CheckpointError(f"run directory {str(path)!r} has no {LATEST} yet; expected a run that has "
+                              f"started training (resume it with `ganlab train --resume`)")
     return path
 
 
-def load_run(path, checkpoint="latest"):
-    """(config, checkpoint state) of a run directory; `checkpoint` is latest, final or a path."""
+RESUME_FREE_KEYS = ("kimg", "device", "eval_kimg", "metrics")  # they do not change the weights
+
+
+def config_changes(old_cfg, new_cfg):
+    """['key: old -> new', ...] for the keys (other than RESUME_FREE_KEYS) where two configs differ."""
+    old, new = flatten(config_to_dict(old_cfg)), flatten(config_to_dict(new_cfg))
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+            if k not in RESUME_FREE_KEYS and old.get(k) != new.get(k)]
+
+
+def load_resume(path, force=False):
+    """(config, checkpoint state or None) to resume run directory `path` from.
+
+    The latest checkpoint must carry the directory's run id and agree with its config.yaml (both
+    unless `force`). A directory killed before its first checkpoint gives (its config.yaml, None):
+    the run starts over in place."""
+    path = require_run_dir(path, checkpoint=False)
+    if not has_checkpoint(path):
+        return load_config(path), None
+    cfg, state = load_run(path, "latest", force)
+    changed = config_changes(cfg, load_config(path))
+    if changed and not force:
+        raise CheckpointError(f"{CONFIG} of {str(path)!r} differs from its latest checkpoint ({', '.join(changed[:3])}); "
+                              f"expected the files of one run, or --force to resume with the checkpoint's config")
+    return cfg, state
+
+
+def has_checkpoint(path):
+    return (Path(path) / LATEST).is_file()
+
+
+def read_identity(path):
+    """The run id in `path`/run.json, or None when the directory has none (made before run ids)."""
+    file = Path(path) / IDENTITY
+    if not file.is_file():
+        return None
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != IDENTITY_FORMAT or not isinstance(data.get("run_id"), str):
+        raise CheckpointError(f"{str(file)!r} is not a ganlab run identity; expected the run.json written by `ganlab train`")
+    return data["run_id"]
+
+
+def ensure_identity(path):
+    """The run id of the run directory `path`, creating run.json with a new random id if it has none."""
+    run_id = read_identity(path)
+    if run_id is None:
+        run_id = uuid.uuid4().hex
+        write_json(Path(path) / IDENTITY, {"format": IDENTITY_FORMAT, "run_id": run_id})
+    return run_id
+
+
+def check_identity(path, state, source, force=False):
+    """Refuse a checkpoint `state` (read from `source`) that was not written in run directory `path`."""
+    if force:
+        return
+    mine, theirs = read_identity(path), state.get("run_id")
+    if theirs is None:
+        raise CheckpointError(f"checkpoint {source} carries no run id (it was written by an older ganlab), so it cannot "
+                              f"be matched to {str(path)!r}; expected a checkpoint of this run, or --force to trust it")
+    if mine != theirs:
+        raise CheckpointError(f"checkpoint {source} belongs to run {theirs[:12]}, not to {str(path)!r} (run "
+                              f"{(mine or 'without run.json')[:12]}); expected a checkpoint written in this run directory, "
+                              f"or --force to use it anyway")
+
+
+def checkpoint_path(path, checkpoint):
+    """The file of `checkpoint` (latest, final, best or a path) of run directory `path`."""
+    return {"latest": path / LATEST, "final": path / FINAL, "best": path / BEST}.get(checkpoint, Path(checkpoint))
+
+
+def load_run(path, checkpoint="latest", force=False):
+    """(config, checkpoint state) of a run directory; `checkpoint` is latest, final, best or a path.
+
+    The checkpoint must carry the directory's run id (see the module docstring) unless `force`."""
     path = require_run_dir(path)
-    ckpt = {"latest": path / LATEST, "final": path / FINAL, "best": path / BEST}.get(checkpoint, Path(checkpoint))
+    ckpt = checkpoint_path(path, checkpoint)
     state = load_checkpoint(ckpt)
+    check_identity(path, state, repr(str(ckpt)), force)
     cfg = config_from_yaml(state["config"], f"checkpoint {str(ckpt)!r}")
     return cfg, state
+
+
+def load_config(path):
+    """The config of a run directory from its config.yaml (for one that has no checkpoint yet)."""
+    file = Path(path) / CONFIG
+    try:
+        text = file.read_text()
+    except (OSError, UnicodeDecodeError):
+        raise CheckpointError(f"{str(path)!r} is not a run directory; expected a folder made by `ganlab train` "
+                              f"holding a readable {CONFIG}") from None
+    return config_from_yaml(text, repr(str(file)))
 
 
 def write_json(path, data):
@@ -114,8 +210,50 @@ def append_metrics(run_dir, record):
         f.write(json.dumps(record) + "\n")
 
 
+def _parse_lines(text):
+    """Records of metrics.jsonl text; a torn last line (a process killed mid-write) is dropped."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines) - 1:
+                raise
+    return records
+
+
 def read_metrics(run_dir):
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    try:
+        return _parse_lines(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{str(path)!r} is corrupt; expected one JSON record per line as written by `ganlab train`") from None
+
+
+def is_training_row(record):
+    """Rows the training loop writes (logging ticks and rollbacks), as opposed to `ganlab eval`'s."""
+    return not record.get("eval")
+
+
+def rewind_metrics(run_dir, rows=None, nimg=None):
+    """Cut metrics.jsonl back to its first `rows` training rows, atomically; `ganlab eval`'s rows stay.
+    (`nimg` instead: training rows up to that many images shown, for checkpoints without a row count.)
+
+    A resumed run then logs exactly the rows the uninterrupted run would have (the rows written after
+    the checkpoint it resumes from are written again), however often it was killed."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return
+    kept, seen = [], 0
+    for record in read_metrics(run_dir):
+        if is_training_row(record):
+            seen += 1
+            if (seen > rows) if rows is not None else record.get("nimg", 0) > nimg:
+                continue
+        kept.append(record)
+    tmp = path.with_name(METRICS + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    os.replace(tmp, path)

@@ -4,11 +4,11 @@ Progress is counted in real images shown to D (`cur_nimg`), so schedules (learni
 EMA half-life, Progressive GAN's growth) do not depend on the batch size; one iteration is
 n_critic D steps followed by one G step. Everything the loop draws
 comes from the global torch RNG (noise, penalty interpolation) or the sampler's own generator
-(data order); both are saved in every checkpoint, so a resumed run continues bit for bit.
+(data order); both are saved in every checkpoint, so a resumed run continues bit for bit, and
+metrics.jsonl is cut back to the checkpoint's rows on resume, so its history is exact too.
 """
 
 import copy
-import math
 import os
 import time
 from pathlib import Path
@@ -19,9 +19,9 @@ from tqdm.auto import tqdm
 
 from ganlab import rundir
 from ganlab.data import load_dataset
-from ganlab.errors import DivergenceError
-from ganlab.metrics.toy import toy_metrics
 from ganlab.errors import ConfigError
+from ganlab.health import RollbackGuard
+from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
 from ganlab.objectives import build_objective
 from ganlab.report.figures import save_image_grid, save_points_plot
@@ -136,7 +136,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
 
     `run_dir` may be a function returning the directory: it is called once everything is set up,
     so bad input (a missing dataset, a network that does not fit the data) leaves nothing behind.
-    Returns the last metrics record."""
+    A directory that already holds rows of a run that was killed before its first checkpoint is
+    started over in place. Returns the last metrics record."""
     # Set up.
     device = select_device(cfg.device)
     if state is None:
@@ -152,17 +153,19 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
     sampler = IndexSampler(len(dataset), cfg.seed)
+    health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
     evaluator = None
     if cfg.eval_kimg is not None and cfg.metrics:
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
         evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device)
-    cur_nimg, g_steps, elapsed, best = 0, 0, 0.0, None
+    cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
     run_dir = Path(run_dir() if callable(run_dir) else run_dir)
+    run_id = rundir.ensure_identity(run_dir)
 
-    # Resume.
-    if state is not None:
+    def restore(state):
+        """Load a checkpoint into everything that trains; returns its progress counters."""
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
         if G_ema is not None:
@@ -175,8 +178,18 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_rng_state(state["rng_cpu"])
         if device.type == "cuda" and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"], device)
-        cur_nimg, g_steps, elapsed = int(state["cur_nimg"]), int(state["g_steps"]), float(state["elapsed"])
-        best = state.get("best") or None
+        health.load_state_dict(state.get("health") or {})
+        return int(state["cur_nimg"]), int(state["g_steps"]), float(state["elapsed"]), state.get("best") or None
+
+    # Resume: the state, and metrics.jsonl cut back to the rows logged when the checkpoint was written.
+    if state is not None:
+        cur_nimg, g_steps, elapsed, best = restore(state)
+        log_rows = state.get("log_rows")
+        rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
+        if log_rows is None:  # a checkpoint from before row counts
+            log_rows = sum(map(rundir.is_training_row, rundir.read_metrics(run_dir)))
+    else:
+        rundir.rewind_metrics(run_dir, 0)
 
     total_nimg = int(round(cfg.kimg * 1000))
     log_nimg = max(1, int(round(cfg.log_kimg * 1000)))
@@ -189,7 +202,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             "config": config_yaml, "G": G.state_dict(), "D": D.state_dict(),
             "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "sampler": sampler.state_dict(),
             "rng_cpu": torch.get_rng_state(), "cur_nimg": cur_nimg, "g_steps": g_steps, "elapsed": elapsed,
-            "best": best or {},
+            "best": best or {}, "run_id": run_id, "log_rows": log_rows, "health": health.state_dict(),
         }
         if G_ema is not None:
             out["G_ema"] = G_ema.state_dict()
@@ -198,6 +211,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         if device.type == "cuda":
             out["rng_cuda"] = torch.cuda.get_rng_state(device)
         return out
+
+    if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
+        save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
 
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
@@ -210,11 +226,11 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
         growth = set_progress([G, D] + ([G_ema] if G_ema is not None else []), cur_nimg, cfg)
-        if cfg.lr_decay_kimg is not None:  # a function of cur_nimg alone: resume needs no state
-            decay = max(0.0, 1 - cur_nimg / (cfg.lr_decay_kimg * 1000))
-            for opt, base in ((g_opt, cfg.g_opt.lr), (d_opt, cfg.d_opt.lr)):
-                for group in opt.param_groups:
-                    group["lr"] = base * decay
+        # Learning rates: a function of cur_nimg (linear decay) and of the rollbacks so far.
+        decay = 1.0 if cfg.lr_decay_kimg is None else max(0.0, 1 - cur_nimg / (cfg.lr_decay_kimg * 1000))
+        for opt, base in ((g_opt, cfg.g_opt.lr), (d_opt, cfg.d_opt.lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * decay * health.lr_scale
         next_nimg = cur_nimg + n_d * cfg.batch_size
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)
@@ -284,19 +300,28 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 sums[k].zero_()
             state_sums = {}
             counts = {"D": 0, "G": 0}
-            if not all(math.isfinite(record[k]) for k in ("loss_D", "loss_G", "D_real", "D_fake")):
-                bar.close()
-                raise DivergenceError(
-                    f"training diverged at {cur_nimg / 1000:.1f} kimg: the losses became NaN or infinite "
-                    f"(loss_D={record['loss_D']}, loss_G={record['loss_G']}); expected finite losses — lower the "
-                    f"learning rates or change the objective; the last good checkpoint in {str(run_dir)!r} is untouched"
-                )
+
+            # Health: non-finite losses roll back to the last good checkpoint (ganlab.health).
+            problem = health.problem(record, (G, D))
+            if problem is not None:
+                good, row = health.rollback(problem, cur_nimg, run_dir / rundir.LATEST, run_dir)  # or DivergenceError
+                cur_nimg, g_steps, _, best = restore(good)
+                log_rows = good.get("log_rows", log_rows)
+                rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
+                rundir.append_metrics(run_dir, row)
+                log_rows += 1
+                save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+                bar.reset(total=total_nimg / 1000)
+                bar.update(cur_nimg / 1000)
+                bar.set_postfix_str(f"rollback {health.rollbacks} to {cur_nimg / 1000:.1f} kimg", refresh=False)
+                continue
             if dataset.modes is not None:
                 record.update(evaluate_toy(G_eval, cfg, dataset, device, cfg.seed + 2))
             if eval_now:
                 record.update(evaluator(G_eval, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
                 best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
             rundir.append_metrics(run_dir, record)
+            log_rows += 1
             bar.set_postfix_str(_postfix(record), refresh=False)
 
         # Snapshot.

@@ -1,0 +1,83 @@
+"""The Python API: what the CLI does, as one-liners (re-exported by `import ganlab`).
+
+    import ganlab
+
+    cfg = ganlab.config("mnist5k-dcgan-ns", kimg=2, **{"G.width": 16, "D.width": 16})
+    G, D = ganlab.build_networks(cfg)        # torch modules for the config's data
+    run = ganlab.train(cfg, out="runs")      # trains; returns the run directory
+    gen = ganlab.load_generator(run)         # its generator (EMA weights where the run kept them)
+    x = gen.sample(64, seed=0)               # [64, 1, 28, 28] in [-1, 1]
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ganlab import rundir
+from ganlab.config import make_config
+from ganlab.presets import preset_overrides
+
+
+def config(preset=None, **overrides):
+    """A validated config: defaults, then `preset` (`ganlab list presets`), then dotted-key
+    overrides (`**{"g_opt.lr": 1e-4}`), exactly as `ganlab train --preset P --set K=V`."""
+    values = preset_overrides(preset, overrides.get("objective")) if preset else {}
+    if preset:
+        values["description"] = f"{preset}: {values['description']}"
+    return make_config({**values, **overrides})
+
+
+def build_networks(cfg, dataset=None, device="cpu"):
+    """(G, D) for `cfg` (from `config`), shaped by its dataset (loaded unless given)."""
+    from ganlab.data import load_dataset
+    from ganlab.objectives import build_objective
+    from ganlab.training import build_models
+
+    dataset = dataset or load_dataset(cfg.data)
+    return build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), torch.device(device))
+
+
+def train(cfg, out="runs", name=None, progress=True):
+    """Train `cfg` into a new run directory under `out` (named after `name` or the objective and
+    data) and return its path; resume it later with `ganlab train --resume PATH`."""
+    from ganlab.training import training_loop
+
+    opened = []
+
+    def open_run_dir():
+        opened.append(rundir.new_run_dir(out, name or f"{cfg.objective}-{cfg.data.name}"))
+        rundir.save_config(opened[0], cfg)
+        return opened[0]
+
+    training_loop(cfg, open_run_dir, progress=progress)
+    return opened[0]
+
+
+@dataclass
+class TrainedGenerator:
+    """A run's generator with what sampling needs: its config (latent size and prior) and progress."""
+
+    net: torch.nn.Module
+    config: object
+    kimg: float
+
+    def sample(self, n, seed=0, batch_size=500):
+        """n samples [n, *shape] on the CPU (images in [-1, 1]), deterministic by `seed`."""
+        from ganlab.samples import generate
+        from ganlab.training import sample_z
+
+        device = next(self.net.parameters()).device
+        return generate(self.net, lambda k, gen: sample_z(k, self.config, device, gen), n, seed, batch_size)
+
+
+def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
+    """The generator of a run directory's checkpoint (latest, final, best or a path), as
+    `ganlab sample` loads it: EMA weights where kept, identity checked unless `force`."""
+    from ganlab.data import load_dataset
+    from ganlab.training import load_generator as load
+    from ganlab.utils.device import select_device
+
+    cfg, state = rundir.load_run(Path(run_dir), checkpoint, force)
+    G = load(cfg, state, load_dataset(cfg.data), select_device(device))
+    return TrainedGenerator(G.eval(), cfg, int(state["cur_nimg"]) / 1000)
