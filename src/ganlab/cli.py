@@ -10,7 +10,7 @@ import click
 from omegaconf import OmegaConf
 
 from ganlab import rundir
-from ganlab.config import make_config, parse_overrides
+from ganlab.config import make_config, parse_overrides, validate
 from ganlab.errors import ConfigError, GanlabError, one_line
 from ganlab.presets import PRESETS, preset_overrides
 
@@ -93,6 +93,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         cfg.kimg = epochs * len(dataset) / 1000
     elif kimg is not None:
         cfg.kimg = kimg
+    validate(cfg)  # --kimg / --epochs too (click lets nan through its ranges)
 
     if dry_run:
         click.echo(OmegaConf.to_yaml(cfg), nl=False)

@@ -18,15 +18,14 @@ from ganlab.errors import ConfigError
 
 @torch.no_grad()
 def generate(G, sample_z, n, seed=0, batch_size=500, progress=False):
-    """n samples [n, *shape] of G (in eval mode) on the CPU, from latent codes drawn by
-    `sample_z(count, generator)` with one torch.Generator seeded by `seed`."""
+    """n samples [n, *shape] of G (in eval mode) on the CPU, from latent codes drawn at once by
+    `sample_z(n, generator)` with one torch.Generator seeded by `seed` (so the samples do not
+    depend on `batch_size`, and equal those of one `G(sample_z(n, ...))` call)."""
     device = next(G.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
+    z = sample_z(n, torch.Generator(device=device).manual_seed(seed))  # [n, z_dim]
     was_training = G.training
     G.eval()
-    parts = []
-    for start in tqdm(range(0, n, batch_size), disable=not progress, unit="batch", desc="sampling"):
-        parts.append(G(sample_z(min(batch_size, n - start), gen)).float().cpu())
+    parts = [G(part).float().cpu() for part in tqdm(z.split(batch_size), disable=not progress, unit="batch", desc="sampling")]
     G.train(was_training)
     return torch.cat(parts)
 

@@ -38,7 +38,9 @@ def trial_overrides(definition, objective, setting):
 
     preset = preset_overrides(definition["preset"], objective)
     sets = definition["sets"]
-    over = {**preset, **sets, "objective": objective, "kimg": definition["kimg"]}
+    # No rollbacks unless the study asks: Lucic et al. score a run that blows up by what it reached,
+    # and a rollback would change its learning rates behind the search's back.
+    over = {"max_rollbacks": 0, **preset, **sets, "objective": objective, "kimg": definition["kimg"]}
     every, metric = definition["eval_every"], definition["metric"]
     over["snapshot_kimg"] = every  # a checkpoint at every eval point: a retried trial loses at most one interval
     if METRICS[metric].kind == "toy":
@@ -85,21 +87,6 @@ def _read_records(path):
         except ValueError:
             pass
     return out
-
-
-def _trim_metrics(run_dir, state):
-    """Drop metrics lines written after the checkpoint a retried trial resumes from (or all of
-    them when it starts over), so each eval point appears once."""
-    from ganlab import rundir
-
-    path = Path(run_dir) / rundir.METRICS
-    if not path.is_file():
-        return
-    keep_to = int(state["cur_nimg"]) if state is not None else -1
-    kept = [r for r in _read_records(path) if r.get("nimg", math.inf) <= keep_to]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    os.replace(tmp, path)
 
 
 @contextmanager
@@ -162,7 +149,6 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
         state = None
         if (run_dir / rundir.LATEST).is_file():
             _, state = rundir.load_run(run_dir)
-        _trim_metrics(run_dir, state)
         rundir.save_config(run_dir, cfg)
         start = time.time()
         reporter = _Reporter(trial, run_dir / rundir.METRICS, metric, lower)
