@@ -13,8 +13,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ganlab.metrics.extractors import EXTRACTORS
-from ganlab.metrics.fid import frechet_distance
+from ganlab.metrics import EXTRACTORS, frechet_distance
 
 
 def sqrtm_fid(mu1, s1, mu2, s2):

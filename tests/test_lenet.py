@@ -9,8 +9,8 @@ import torch
 from ganlab.config import DataConfig
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
+from ganlab.metrics import class_histogram, inception_score
 from ganlab.metrics.extractors import EXTRACTORS
-from ganlab.metrics.inception_score import class_histogram, inception_score
 from ganlab.metrics.lenet import WEIGHTS_PATH, LeNetExtractor, load_lenet, mnist5k_split
 
 

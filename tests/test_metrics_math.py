@@ -13,11 +13,10 @@ import scipy.linalg
 import torch
 from scipy.spatial.distance import cdist
 
-from ganlab.metrics.features import FeatureStats
-from ganlab.metrics.fid import fid_from_features, frechet_distance
-from ganlab.metrics.inception_score import class_histogram, inception_score
-from ganlab.metrics.kid import kid, mmd2_unbiased
-from ganlab.metrics.precision_recall import density_coverage, knn_radii, precision_recall
+from ganlab.metrics import (FeatureStats, MetricInputError, class_histogram, density_coverage, fid, frechet_distance,
+                            inception_score, kid, precision_recall)
+from ganlab.metrics.knn import knn_radii
+from ganlab.metrics.mmd import mmd2_unbiased
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -55,13 +54,13 @@ def test_fid_agrees_with_scipy_sqrtm_on_full_rank_statistics():
     x, y = relu_features(0, 600, 64), relu_features(1, 500, 64, shift=0.2)
     ours = frechet_distance(*stats(x), *stats(y))
     assert ours == pytest.approx(fid_sqrtm(*stats(x), *stats(y)), rel=1e-6)
-    assert fid_from_features(x, y) == pytest.approx(ours, rel=1e-10)
+    assert fid(x, y) == pytest.approx(ours, rel=1e-10)
 
 
 @pytest.mark.parametrize("n1, n2, d", [(32, 40, 64), (3, 10, 64)])
 def test_fid_on_rank_deficient_covariances_is_finite_and_exact(n1, n2, d):
     x, y = relu_features(2, n1, d), relu_features(3, n2, d, shift=0.3)
-    ours = fid_from_features(x, y)
+    ours = fid(x, y)
     assert math.isfinite(ours) and ours >= 0
     assert ours == pytest.approx(fid_feature_svd(x, y), rel=1e-9)
 
@@ -70,7 +69,7 @@ def test_fid_torch_fidelity_nan_regression_case():
     # metrics-anchors §10.8: eigvals(Σ1Σ2) has a -0.0 here, which made an eigvals-based FID NaN.
     rng = np.random.RandomState(1)
     x, y = rng.randn(4, 4), rng.randn(4, 4)
-    assert fid_from_features(x, y) == pytest.approx(4.753837617472013, rel=1e-9)
+    assert fid(x, y) == pytest.approx(4.753837617472013, rel=1e-9)
 
 
 @pytest.mark.parametrize("n", [600, 32])  # full rank and rank-deficient (n < d = 64)
@@ -101,16 +100,16 @@ def test_fid_equal_covariances_shifted_means():
 
 def test_fid_is_symmetric_and_scales_quadratically():
     x, y = relu_features(6, 300, 16), relu_features(7, 300, 16, shift=0.5)
-    f = fid_from_features(x, y)
-    assert fid_from_features(y, x) == pytest.approx(f, rel=1e-10)
-    assert fid_from_features(3 * x, 3 * y) == pytest.approx(9 * f, rel=1e-10)
-    assert fid_from_features(x + 7, y + 7) == pytest.approx(f, rel=1e-10)
+    f = fid(x, y)
+    assert fid(y, x) == pytest.approx(f, rel=1e-10)
+    assert fid(3 * x, 3 * y) == pytest.approx(9 * f, rel=1e-10)
+    assert fid(x + 7, y + 7) == pytest.approx(f, rel=1e-10)
 
 
 def test_fid_accepts_tensors_and_float32():
     x, y = relu_features(8, 200, 8).astype(np.float32), relu_features(9, 200, 8, shift=0.5).astype(np.float32)
     expected = fid_sqrtm(*stats(x.astype(np.float64)), *stats(y.astype(np.float64)))
-    assert fid_from_features(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(expected, rel=1e-9)
+    assert fid(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -206,10 +205,13 @@ def test_kid_with_one_subset_of_all_samples_equals_the_double_loop():
     assert mean == pytest.approx(expected, rel=1e-12) and std == 0.0
 
 
-def test_kid_shrinks_the_subset_to_the_smaller_set():
+def test_kid_refuses_subsets_larger_than_a_set_unless_asked_for_smaller_ones():
     rng = np.random.default_rng(15)
     x, y = rng.standard_normal((30, 4)), rng.standard_normal((12, 4))
-    assert kid(x, y, n_subsets=5, subset_size=1000, seed=3) == kid(x, y, n_subsets=5, subset_size=12, seed=3)
+    with pytest.raises(MetricInputError, match="subsets of 1000 features but got 30 fake and 12 real; pass subset_size= at most 12"):
+        kid(x, y, n_subsets=5, seed=3)
+    mean, std = kid(x, y, n_subsets=5, subset_size=6, seed=3)
+    assert math.isfinite(mean) and std > 0  # subsets of half the smaller set differ
 
 
 def test_kid_is_deterministic_by_seed():
@@ -278,7 +280,7 @@ def test_class_histogram():
 # ---------------------------------------------------------------- precision / recall, density / coverage
 
 
-def prdc_brute_force(real, fake, k_pr, k_dc):
+def prdc_brute_force(fake, real, k_pr, k_dc):
     """The four definitions (metrics-anchors §5) with scipy distances and explicit loops."""
     def radii(x, k):
         return np.array([np.sort(cdist(x[i:i + 1], np.delete(x, i, axis=0))[0])[k - 1] for i in range(len(x))])
@@ -295,9 +297,9 @@ def prdc_brute_force(real, fake, k_pr, k_dc):
 def test_prdc_match_brute_force_and_do_not_depend_on_the_block_size():
     rng = np.random.default_rng(21)
     real, fake = rng.standard_normal((40, 3)), rng.standard_normal((30, 3)) * 1.3 + 0.4
-    expected = prdc_brute_force(real, fake, k_pr=3, k_dc=5)
+    expected = prdc_brute_force(fake, real, k_pr=3, k_dc=5)
     for batch_size in (7, 1024):
-        got = {**precision_recall(real, fake, k=3, batch_size=batch_size), **density_coverage(real, fake, k=5, batch_size=batch_size)}
+        got = {**precision_recall(fake, real, k=3, batch_size=batch_size), **density_coverage(fake, real, k=5, batch_size=batch_size)}
         assert got == pytest.approx(expected, abs=1e-12)
     np.testing.assert_allclose(knn_radii(real, 3).numpy(), np.sort(cdist(real, real), axis=1)[:, 3], rtol=1e-9)
 
@@ -305,7 +307,7 @@ def test_prdc_match_brute_force_and_do_not_depend_on_the_block_size():
 def test_precision_and_recall_swap_with_the_arguments():
     rng = np.random.default_rng(22)
     real, fake = rng.standard_normal((50, 4)), rng.standard_normal((40, 4)) + 0.7
-    pr, swapped = precision_recall(real, fake), precision_recall(fake, real)
+    pr, swapped = precision_recall(fake=fake, real=real), precision_recall(fake=real, real=fake)
     assert (pr["precision"], pr["recall"]) == (swapped["recall"], swapped["precision"])
 
 
@@ -321,8 +323,8 @@ def test_prdc_of_identical_sets():
 def test_prdc_of_disjoint_sets_are_zero():
     rng = np.random.default_rng(24)
     real, fake = rng.standard_normal((100, 8)), rng.standard_normal((100, 8)) + 100
-    assert precision_recall(real, fake) == {"precision": 0.0, "recall": 0.0}
-    assert density_coverage(real, fake) == {"density": 0.0, "coverage": 0.0}
+    assert precision_recall(fake, real) == {"precision": 0.0, "recall": 0.0}
+    assert density_coverage(fake, real) == {"density": 0.0, "coverage": 0.0}
 
 
 def test_fakes_on_half_of_the_real_modes():
@@ -330,7 +332,7 @@ def test_fakes_on_half_of_the_real_modes():
     modes = 20.0 * np.array([[0, 0], [1, 0], [0, 1], [1, 1]])          # 4 modes far apart (std 1)
     real = np.repeat(modes, 200, axis=0) + rng.standard_normal((800, 2))
     fake = np.repeat(modes[:2], 200, axis=0) + rng.standard_normal((400, 2))
-    pr, dc = precision_recall(real, fake), density_coverage(real, fake)
+    pr, dc = precision_recall(fake, real), density_coverage(fake, real)
     assert pr["precision"] == pytest.approx(1.0, abs=0.05) and pr["recall"] == pytest.approx(0.5, abs=0.05)
     assert dc["coverage"] == pytest.approx(0.5, abs=0.05)
 
@@ -342,8 +344,8 @@ def test_ties_count_for_precision_recall_but_not_density_coverage():
     rng = np.random.default_rng(26)
     real = np.tile(rng.standard_normal((5, 64)) * 10 + 40, (4, 1))
     fake = real[rng.permutation(20)]
-    assert precision_recall(real, fake, k=3) == {"precision": 1.0, "recall": 1.0}
-    assert density_coverage(real, fake, k=3) == {"density": 0.0, "coverage": 0.0}
+    assert precision_recall(fake, real, k=3) == {"precision": 1.0, "recall": 1.0}
+    assert density_coverage(fake, real, k=3) == {"density": 0.0, "coverage": 0.0}
 
 
 def test_prdc_reject_k_too_large_and_mismatched_dimensions():

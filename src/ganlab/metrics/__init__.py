@@ -1,16 +1,74 @@
-"""Metric registry: each name carries its protocol (statistic, sample count, feature extractor).
+"""GAN metrics as functions of features, and the registry of evaluation protocols.
 
-`fid5k_lenet` is the Fréchet distance between 5,000 generated images and 5,000 real training
-images in the penultimate-layer features of the shipped MNIST classifier; numbers are comparable
-only between identical names. The toy metrics (`modes`, `hq`, `rkl`) are computed during training
-on toy data and follow PacGAN's protocol.
+Argument convention (torch-fidelity's order): **generated first, real second**, named `fake` and
+`real`, in every metric that compares two sets::
+
+    fid(fake, real)                      kid(fake, real, subset_size=1000)
+    precision_recall(fake, real, k=3)    density_coverage(fake, real, k=5)
+
+Precision/recall and density/coverage are asymmetric (precision is about the fakes, recall about
+the reals), so a swap gives wrong numbers silently: pass `fake=` and `real=` by keyword when in
+doubt; options (k, subset_size, splits, ...) are keyword-only. Features are [n, d] tensors or
+arrays of any float dtype (computed in float64); `extract_features` gives them for images.
+Every metric refuses NaN or infinite features with a one-line `MetricInputError` (a GanlabError:
+the CLI prints it and exits with status 2) naming the input, and refuses sizes its protocol
+cannot use (KID with fewer features than `subset_size`, k-NN metrics with k ≥ n).
+
+Example (run verbatim by tests/test_metrics_api.py)::
+
+    import torch
+    from ganlab.metrics import extract_features, fid, inception_score, kid, precision_recall
+
+    real_images = torch.rand(600, 1, 28, 28) * 2 - 1      # stand-ins: [N, C, H, W] in [-1, 1]
+    fake_images = torch.rand(500, 1, 28, 28) * 2 - 1
+    real = extract_features("lenet-mnist", real_images)    # {'features': [600, 128], 'probs': [600, 10]}
+    fake = extract_features("lenet-mnist", fake_images)
+
+    print(fid(fake["features"], real["features"]))                        # generated first, real second
+    print(kid(fake["features"], real["features"], subset_size=250))       # (mean, std); each set >= subset_size
+    print(precision_recall(fake=fake["features"], real=real["features"], k=3))  # asymmetric: name both
+    print(inception_score(fake["probs"], splits=10))                      # (mean, std), the MNIST score
+
+Registry: `fid5k_lenet` is the Fréchet distance between 5,000 generated images and 5,000 real
+training images in the penultimate-layer features of the shipped MNIST classifier; numbers are
+comparable only between identical names. The toy metrics (`modes`, `hq`, `rkl`) are computed
+during training on toy data and follow PacGAN's protocol.
+
+The functions load lazily (PEP 562), so `from ganlab.metrics import METRICS` stays free of torch
+and no extractor weights load until `extract_features` or an EXTRACTORS builder is called.
 """
 
+import importlib
 from dataclasses import dataclass
 
 from ganlab.utils.registry import Registry
 
 METRICS = Registry("metric")
+
+_EXPORTS = {  # public name -> submodule that defines it; no submodule bears an exported name
+    "fid": "frechet", "frechet_distance": "frechet",
+    "kid": "mmd",
+    "precision_recall": "knn", "density_coverage": "knn",
+    "inception_score": "class_probs", "class_histogram": "class_probs",
+    "toy_metrics": "toy", "max_rkl": "toy",
+    "FeatureStats": "features", "MetricInputError": "features",
+    "extract_features": "evaluate", "Evaluator": "evaluate",
+    "EXTRACTORS": "extractors", "Extractor": "extractors",
+}
+
+__all__ = ["METRICS", "MetricSpec", *_EXPORTS]
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 @dataclass(frozen=True)
@@ -19,6 +77,7 @@ class MetricSpec:
     extractor: str = "identity"  # entry of EXTRACTORS
     num: int = 0                # generated samples (and real samples, where the data has them)
     lower_is_better: bool = True
+    subset_size: int = 1000     # kid: items of each set per random subset (100 subsets)
 
 
 def _metric(name, description, **spec):

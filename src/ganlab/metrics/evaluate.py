@@ -1,5 +1,6 @@
 """Evaluate a generator by registered metric names: one feature pass per extractor, real-data
-statistics cached on disk, results as a flat dict of numbers."""
+statistics cached on disk, results as a flat dict of numbers; and `extract_features`, the
+features of any images for the metric functions."""
 
 import hashlib
 import json
@@ -11,15 +12,15 @@ from safetensors.torch import load_file, save_file
 
 from ganlab.errors import ConfigError
 from ganlab.metrics import METRICS
-from ganlab.metrics.extractors import EXTRACTORS
-from ganlab.metrics.features import FeatureStats
-from ganlab.metrics.fid import frechet_distance
-from ganlab.metrics.inception_score import class_histogram, inception_score
-from ganlab.metrics.kid import kid
-from ganlab.metrics.precision_recall import density_coverage, precision_recall
+from ganlab.metrics.class_probs import class_histogram, inception_score
+from ganlab.metrics.extractors import EXTRACTORS, Extractor
+from ganlab.metrics.frechet import fid
+from ganlab.metrics.knn import density_coverage, precision_recall
+from ganlab.metrics.mmd import kid
 
 BATCH = 250
 REAL_SEED = 0  # the real reference set: `num` training items drawn with this seed (all when fewer)
+KNN_K = {"pr": 3, "dc": 5}  # neighbours of the k-NN radii: the papers' recommendations
 
 
 def cache_dir():
@@ -49,6 +50,24 @@ def _extract(extractor, batches):
         if out.get("probs") is not None:
             probs.append(out["probs"].cpu())
     return torch.cat(feats), (torch.cat(probs).double() if probs else None)
+
+
+def extract_features(extractor, images, *, device="cpu", batch_size=BATCH):
+    """{'features': float32 [N, d], 'probs': float64 [N, K] or None} of `images`, on the CPU.
+
+    extractor: a name in EXTRACTORS ('lenet-mnist', 'inception-fid', 'identity') or a built
+    Extractor. images: a tensor in the library's data convention (float [N, C, H, W] in [-1, 1];
+    points [N, D]) or an iterable of such batches. Weights load here, not at import.
+    """
+    if isinstance(extractor, str):
+        extractor = EXTRACTORS.lookup(extractor)(device=device)
+    elif not isinstance(extractor, Extractor):
+        raise ConfigError(f"extractor must be a name in {sorted(EXTRACTORS)} or an Extractor, got {type(extractor).__name__}")
+    extractor.eval()
+    if torch.is_tensor(images):
+        images = images.split(batch_size)
+    features, probs = _extract(extractor, (x.to(device) for x in images))
+    return {"features": features, "probs": probs}
 
 
 def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
@@ -84,29 +103,45 @@ def generate(G, sample_z, num, seed, device):
         G.train(was_training)
 
 
-def compute(specs, real_by_extractor, fake_by_extractor):
-    """{name: value} from real features and (fake features, fake probs) per extractor."""
+def compute_metrics(specs, *, fake, real):
+    """{name: value} for MetricSpecs `specs`, from fake = {extractor: (features, probs)} and
+    real = {extractor: features}: each metric is called as metric(fake, real)."""
     out = {}
     for name, spec in specs.items():
-        fake, probs = fake_by_extractor[spec.extractor]
-        real = real_by_extractor.get(spec.extractor)
+        fake_feats, probs = fake[spec.extractor]
+        real_feats = real.get(spec.extractor)
         if spec.kind == "fid":
-            rs, fs = FeatureStats(), FeatureStats()
-            rs.update(real)
-            fs.update(fake)
-            out[name] = frechet_distance(rs.mean(), rs.cov(), fs.mean(), fs.cov())
+            out[name] = fid(fake_feats, real_feats)
         elif spec.kind == "kid":
-            out[name], out[f"{name}_std"] = kid(real, fake)
+            out[name], out[f"{name}_std"] = kid(fake_feats, real_feats, subset_size=spec.subset_size)
         elif spec.kind == "pr":
-            out.update({f"{name}_{k}": v for k, v in precision_recall(real, fake, k=3).items()})
+            out.update({f"{name}_{k}": v for k, v in precision_recall(fake_feats, real_feats, k=KNN_K["pr"]).items()})
         elif spec.kind == "dc":
-            out.update({f"{name}_{k}": v for k, v in density_coverage(real, fake, k=5).items()})
+            out.update({f"{name}_{k}": v for k, v in density_coverage(fake_feats, real_feats, k=KNN_K["dc"]).items()})
         elif spec.kind == "is":
             out[name], out[f"{name}_std"] = inception_score(probs, splits=10)
         elif spec.kind == "classes":
             hist = class_histogram(probs)
             out[name], out[f"{name}_kl"] = hist["classes_covered"], hist["kl_to_uniform"]
     return {k: float(v) for k, v in out.items()}
+
+
+def compute(specs, real_by_extractor, fake_by_extractor):
+    """The former real-first order, kept only for cli.py's `_eval_sets`; remove once it calls
+    compute_metrics(specs, fake=..., real=...)."""
+    return compute_metrics(specs, fake=fake_by_extractor, real=real_by_extractor)
+
+
+def _check_real_size(specs, extractor, n_real):
+    """Refuse, before any sample is generated, protocols the reference set is too small for."""
+    for name, spec in specs.items():
+        if spec.extractor != extractor:
+            continue
+        if spec.kind == "kid" and n_real < spec.subset_size:
+            raise ConfigError(f"metric {name!r} draws subsets of {spec.subset_size} real items but the dataset has "
+                              f"{n_real}; use a larger dataset or an fid metric")
+        if spec.kind in KNN_K and n_real <= KNN_K[spec.kind]:
+            raise ConfigError(f"metric {name!r} needs more than {KNN_K[spec.kind]} real items for its k-NN radii, the dataset has {n_real}")
 
 
 class Evaluator:
@@ -125,13 +160,14 @@ class Evaluator:
             needs_real = any(s.kind in ("fid", "kid", "pr", "dc") for s in self.specs.values() if s.extractor == name)
             if needs_real:
                 self.real[name] = real_features(name, ext, dataset, data_cfg, num, device)
+                _check_real_size(self.specs, name, self.real[name].shape[0])
 
     def __call__(self, G, sample_z, seed=0):
         fakes = {}
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device))
-        return compute(self.specs, self.real, fakes)
+        return compute_metrics(self.specs, fake=fakes, real=self.real)
 
     @property
     def primary(self):

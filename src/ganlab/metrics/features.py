@@ -23,11 +23,21 @@ def _as_tensor(x):
 
 
 def as_features(x, name="features"):
-    """`x` ([n, d] tensor or array, any float dtype) as a detached float64 tensor on its device."""
+    """`x` ([n, d] tensor or array, any float dtype) as a detached float64 tensor on its device.
+
+    The one input check every metric goes through: it refuses anything but a 2-D matrix and any
+    row holding NaN or infinity (a k-NN radius or a kernel mean would otherwise turn them into a
+    plausible-looking number). `name` ('fake', 'real', 'probs', ...) is the input the message names.
+    """
     x = _as_tensor(x)
     if x.ndim != 2:
         raise MetricInputError(f"{name} must be a 2-D [n, d] matrix, got shape {tuple(x.shape)}.")
-    return x.detach().to(torch.float64)
+    x = x.detach().to(torch.float64)
+    bad = (~torch.isfinite(x)).any(dim=1)  # [n]
+    if bad.any():
+        first = int(bad.nonzero()[0])
+        raise MetricInputError(f"{name} has {int(bad.sum())} of {x.shape[0]} rows with NaN or infinity (the first is row {first}); metrics need finite features.")
+    return x
 
 
 class FeatureStats:
@@ -51,10 +61,10 @@ class FeatureStats:
     def dim(self):
         return None if self._mean is None else self._mean.shape[0]
 
-    def update(self, x):
-        """Add a batch x [n, d] (tensor or array, any float dtype)."""
+    def update(self, x, name="feature batch"):
+        """Add a batch x [n, d] (tensor or array, any float dtype); `name` is what errors call it."""
         raw = _as_tensor(x)
-        x = as_features(raw, "feature batch")
+        x = as_features(raw, name)
         if self.dim is not None and x.shape[1] != self.dim:
             raise MetricInputError(f"feature batch has dimension {x.shape[1]}, but earlier batches had {self.dim}.")
         if x.shape[0] == 0:

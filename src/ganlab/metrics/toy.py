@@ -9,10 +9,13 @@ import math
 
 import torch
 
+from ganlab.metrics.features import as_features
 
-def toy_metrics(samples, modes, std, n_std=3.0):
-    """{'modes': int, 'hq': fraction in [0, 1], 'rkl': float or None} for samples [n, D]."""
-    samples = samples.detach().double().cpu()        # [n, D]
+
+def toy_metrics(fake, modes, std, *, n_std=3.0):
+    """{'modes': int, 'hq': fraction in [0, 1], 'rkl': float or None} for generated points fake [n, D]
+    against a mixture with `modes` [M, D] of standard deviation `std`."""
+    samples = as_features(fake, "fake").cpu()        # [n, D] float64
     modes = modes.double().cpu()                     # [M, D]
     dist = torch.cdist(samples, modes)               # [n, M]
     nearest_dist, nearest = dist.min(dim=1)          # [n], [n]

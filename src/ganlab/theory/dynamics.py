@@ -201,7 +201,7 @@ def _mode_stats(G, cfg, dataset, n_std=3.0):
     nearest_dist, nearest = torch.cdist(fake, dataset.modes.double()).min(dim=1)  # [n], [n]
     hq = nearest_dist <= n_std * dataset.mode_std
     counts = torch.bincount(nearest[hq], minlength=dataset.modes.shape[0]).tolist()  # [M]
-    return {"counts": counts, **toy_metrics(fake, dataset.modes, dataset.mode_std, n_std)}
+    return {"counts": counts, **toy_metrics(fake, dataset.modes, dataset.mode_std, n_std=n_std)}
 
 
 def _mc_run(preset, kimg, checkpoints, seed, run_dir):

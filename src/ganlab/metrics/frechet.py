@@ -44,8 +44,8 @@ def trace_sqrt_product(sigma1, sigma2):
 def frechet_distance(mu1, sigma1, mu2, sigma2):
     """Fréchet distance (float) between N(mu1, sigma1) and N(mu2, sigma2), computed in float64.
 
-    mu: [d], sigma: [d, d] symmetric PSD; tensors (any device) or arrays. Raises MetricInputError
-    (a ValueError) on mismatched shapes or non-finite values.
+    mu: [d], sigma: [d, d] symmetric PSD; tensors (any device) or arrays. Symmetric in the two
+    Gaussians. Raises MetricInputError (a ValueError) on mismatched shapes or non-finite values.
     """
     mu1, sigma1, mu2, sigma2 = (_as_tensor(t) for t in (mu1, sigma1, mu2, sigma2))
     d = mu1.shape[0] if mu1.ndim == 1 else 0
@@ -65,11 +65,22 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     return float(value)
 
 
-def fid_from_features(x1, x2):
-    """FID between two feature sets x1 [n1, d], x2 [n2, d] (n ≥ 2 each; covariances with 1/(n − 1))."""
-    return fid_from_stats(FeatureStats().update(x1), FeatureStats().update(x2))
+def _stats(x, name):
+    if isinstance(x, FeatureStats):
+        return x
+    return FeatureStats().update(x, name)
 
 
-def fid_from_stats(stats1, stats2):
-    """FID between two FeatureStats."""
-    return frechet_distance(stats1.mean(), stats1.cov(), stats2.mean(), stats2.cov())
+def fid(fake, real):
+    """FID (float) between generated and real features, Heusel et al. 2017.
+
+    fake, real: [n, d] feature matrices (tensors or arrays, n ≥ 2) or FeatureStats of them (e.g.
+    cached real statistics). Covariances are unbiased, 1/(n − 1), as TTUR and pytorch-fid. The
+    distance is symmetric; the names only say which input an error message is about.
+    """
+    fake, real = _stats(fake, "fake"), _stats(real, "real")
+    if min(fake.num_items, real.num_items) < 2:
+        raise MetricInputError(f"fid needs at least 2 features of each set for a covariance, got {fake.num_items} fake and {real.num_items} real.")
+    # Real first (Σ1, the Cholesky side of the trace term), as evaluate.py has always passed them:
+    # the two orders agree only to rounding, and this keeps earlier numbers to the last bit.
+    return frechet_distance(real.mean(), real.cov(), fake.mean(), fake.cov())

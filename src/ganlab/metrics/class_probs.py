@@ -17,15 +17,16 @@ def _as_probs(probs):
     p = as_features(probs, "probs")  # [N, K] float64
     if p.shape[0] == 0 or p.shape[1] == 0:
         raise MetricInputError(f"probs must be a non-empty [N, K] matrix, got shape {tuple(p.shape)}.")
-    if not torch.isfinite(p).all() or (p < 0).any():
-        raise MetricInputError("probs must be finite and non-negative class probabilities.")
+    if (p < 0).any():  # NaN and infinity were refused by as_features
+        raise MetricInputError("probs must be non-negative class probabilities.")
     if not torch.allclose(p.sum(dim=1), torch.ones_like(p[:, 0]), atol=1e-4):
         raise MetricInputError("each row of probs must sum to 1 (pass softmax outputs, not logits).")
     return p
 
 
-def inception_score(probs, splits=10):
-    """(mean, std) of exp(E_x KL(p(y|x) ‖ p(y))) over `splits` contiguous slices of probs [N, K]."""
+def inception_score(probs, *, splits=10):
+    """(mean, std) of exp(E_x KL(p(y|x) ‖ p(y))) over `splits` contiguous slices of probs [N, K],
+    the class probabilities of N generated samples (softmax outputs; Salimans et al. 2016)."""
     p = _as_probs(probs)
     n = p.shape[0]
     if not 1 <= splits <= n:

@@ -47,21 +47,30 @@ def knn_radii(x, k, batch_size=1024):
     return _knn_sq_radii(x, k, batch_size).sqrt()
 
 
-def _check(real, fake, k, fake_radii):
-    real, fake = as_features(real, "real"), as_features(fake, "fake")
+def _check(fake, real, k, fake_radii, metric):
+    fake, real = as_features(fake, "fake"), as_features(real, "real")
     if real.shape[1] != fake.shape[1]:
-        raise MetricInputError(f"real and fake features must have one dimension, got {real.shape[1]} and {fake.shape[1]}.")
+        raise MetricInputError(f"{metric} needs features of one dimension, got {fake.shape[1]} (fake) and {real.shape[1]} (real).")
     if fake.shape[0] == 0:
-        raise MetricInputError("fake features are empty.")
-    smallest = min(real.shape[0], fake.shape[0]) if fake_radii else real.shape[0]
-    if not 1 <= k < smallest:
-        raise MetricInputError(f"k must be at least 1 and below the number of features that get a k-NN radius ({smallest}), got {k}.")
-    return real, fake.to(real.device)
+        raise MetricInputError(f"{metric} got no fake features.")
+    # A k-NN radius needs k other points in its own set: real always, fake for recall.
+    sets = (("fake", fake), ("real", real)) if fake_radii else (("real", real),)
+    for name, x in sets:
+        if not 1 <= k < x.shape[0]:
+            raise MetricInputError(f"{metric} with k = {k} needs k >= 1 and more than k {name} features (each gets the "
+                                   f"distance to its k-th neighbour), got {x.shape[0]}; pass a smaller k= or more features.")
+    return fake.to(real.device), real
 
 
-def precision_recall(real, fake, k=3, batch_size=1024):
-    """{'precision', 'recall'} (floats in [0, 1]) of fake [M, d] against real [N, d], Kynkäänniemi et al. 2019."""
-    real, fake = _check(real, fake, k, fake_radii=True)
+def precision_recall(fake, real, *, k=3, batch_size=1024):
+    """{'precision', 'recall'} (floats in [0, 1]) of generated features against real ones, Kynkäänniemi et al. 2019.
+
+    fake [M, d] (generated), real [N, d]: tensors or arrays; asymmetric, so pass them by keyword
+    when in doubt: precision_recall(fake=g, real=r). precision is the share of fakes inside the
+    real manifold (quality), recall the share of reals inside the fake manifold (coverage of the
+    data). k < M and k < N.
+    """
+    fake, real = _check(fake, real, k, fake_radii=True, metric="precision_recall")
     real_r2, fake_r2 = _knn_sq_radii(real, k, batch_size), _knn_sq_radii(fake, k, batch_size)
     in_real = torch.zeros(fake.shape[0], dtype=torch.bool, device=real.device)
     for rows, d2 in _sq_distance_blocks(fake, real, batch_size):      # [b, N]
@@ -72,14 +81,16 @@ def precision_recall(real, fake, k=3, batch_size=1024):
     return {"precision": float(in_real.double().mean()), "recall": float(in_fake.double().mean())}
 
 
-def density_coverage(real, fake, k=5, batch_size=1024):
-    """{'density', 'coverage'} of fake [M, d] against real [N, d], Naeem et al. 2020.
+def density_coverage(fake, real, *, k=5, batch_size=1024):
+    """{'density', 'coverage'} of generated features against real ones, Naeem et al. 2020.
 
-    density counts how many real balls hold each fake (≈ 1 for matching distributions, unbounded
-    above); coverage is the share of real balls holding at least one fake (expected ≈ 1 − 2⁻ᵏ, not
-    1, for two independent draws of one distribution).
+    fake [M, d] (generated), real [N, d]: tensors or arrays; asymmetric, so pass them by keyword
+    when in doubt: density_coverage(fake=g, real=r). density counts how many real balls hold each
+    fake (≈ 1 for matching distributions, unbounded above); coverage is the share of real balls
+    holding at least one fake (expected ≈ 1 − 2⁻ᵏ, not 1, for two independent draws of one
+    distribution). k < N.
     """
-    real, fake = _check(real, fake, k, fake_radii=False)
+    fake, real = _check(fake, real, k, fake_radii=False, metric="density_coverage")
     real_r2 = _knn_sq_radii(real, k, batch_size)
     balls_per_fake = torch.zeros(fake.shape[0], dtype=torch.float64, device=real.device)
     for rows, d2 in _sq_distance_blocks(fake, real, batch_size):      # [b, N]
