@@ -12,22 +12,22 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_config_applies_preset_then_overrides():
-    cfg = ganlab.config("toy-ring-wgan-gp", **{"g_opt.lr": 1e-3, "kimg": 2})
+    cfg = ganlab.configure("toy-ring-wgan-gp", **{"g_opt.lr": 1e-3, "kimg": 2})
     assert cfg.objective == "wgan-gp" and cfg.g_opt.lr == 1e-3 and cfg.kimg == 2
     assert cfg.description.startswith("toy-ring-wgan-gp: ")
     with pytest.raises(ConfigError, match="g_opt.lrr"):
-        ganlab.config("demo", **{"g_opt.lrr": 1})
+        ganlab.configure("demo", **{"g_opt.lrr": 1})
 
 
 def test_build_networks_shapes_follow_the_data():
-    cfg = ganlab.config("mnist5k-dcgan-ns", **{"G.width": 8, "D.width": 8})
+    cfg = ganlab.configure("mnist5k-dcgan-ns", **{"G.width": 8, "D.width": 8})
     G, D = ganlab.build_networks(cfg)
     x = G(torch.randn(3, cfg.z_dim))
     assert x.shape == (3, 1, 28, 28) and D(x).shape == (3,)
 
 
 def test_train_load_and_sample(tmp_path):
-    cfg = ganlab.config("toy-ring-ns", kimg=0.3, **{"G.width": 16, "D.width": 16})
+    cfg = ganlab.configure("toy-ring-ns", kimg=0.3, **{"G.width": 16, "D.width": 16})
     run = ganlab.train(cfg, out=tmp_path, progress=False)
     assert (run / rundir.FINAL).is_file() and rundir.read_identity(run)
     gen = ganlab.load_generator(run)
@@ -66,3 +66,13 @@ def test_an_unwritable_output_is_one_line(run_cli, tmp_path):
     (tmp_path / "file").write_text("")
     res = run_cli("train", "--preset", "toy-ring-ns", "--kimg", "0.1", "--quiet", "--out", tmp_path / "file" / "runs")
     assert res.code == 2 and len(res.err.strip().splitlines()) == 1 and "file" in res.err, res.err
+
+
+def test_api_names_are_not_shadowed_by_submodules():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(ganlab.__path__, "ganlab."):
+        importlib.import_module(info.name)  # a submodule named like an API function would replace it
+    for name in ganlab.__all__:
+        assert callable(getattr(ganlab, name)) and not isinstance(getattr(ganlab, name), type(ganlab)), name

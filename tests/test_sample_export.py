@@ -11,13 +11,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
-    cfg = ganlab.config("mnist5k-dcgan-ns", kimg=0.2, **{"G.width": 8, "D.width": 8})
+    cfg = ganlab.configure("mnist5k-dcgan-ns", kimg=0.2, **{"G.width": 8, "D.width": 8})
     return ganlab.train(cfg, out=tmp_path_factory.mktemp("img"), progress=False)
 
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    cfg = ganlab.config("toy-ring-ns", kimg=0.3, **{"G.width": 32, "D.width": 32})
+    cfg = ganlab.configure("toy-ring-ns", kimg=0.3, **{"G.width": 32, "D.width": 32})
     return ganlab.train(cfg, out=tmp_path_factory.mktemp("toy"), progress=False)
 
 

@@ -1,9 +1,16 @@
 """ganlab: train, evaluate and compare generative adversarial networks.
 
-The Python API (see ganlab.api): `ganlab.config`, `ganlab.build_networks`, `ganlab.train`,
-`ganlab.load_generator`; metrics are in `ganlab.metrics`.
+The Python API (see ganlab.api): `ganlab.configure`, `ganlab.build_networks`, `ganlab.train`,
+`ganlab.load_generator`; metrics are in `ganlab.metrics`. They load on first use, so importing
+a light submodule (the registries, the config) does not import torch.
 """
 
-from ganlab.api import TrainedGenerator, build_networks, config, load_generator, train
+__all__ = ["TrainedGenerator", "build_networks", "configure", "load_generator", "train"]
 
-__all__ = ["TrainedGenerator", "build_networks", "config", "load_generator", "train"]
+
+def __getattr__(name):
+    if name in __all__:
+        from ganlab import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganlab' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
     import ganlab
 
-    cfg = ganlab.config("mnist5k-dcgan-ns", kimg=2, **{"G.width": 16, "D.width": 16})
+    cfg = ganlab.configure("mnist5k-dcgan-ns", kimg=2, **{"G.width": 16, "D.width": 16})
     G, D = ganlab.build_networks(cfg)        # torch modules for the config's data
     run = ganlab.train(cfg, out="runs")      # trains; returns the run directory
     gen = ganlab.load_generator(run)         # its generator (EMA weights where the run kept them)
@@ -19,7 +19,7 @@ from ganlab.config import make_config
 from ganlab.presets import preset_overrides
 
 
-def config(preset=None, **overrides):
+def configure(preset=None, **overrides):
     """A validated config: defaults, then `preset` (`ganlab list presets`), then dotted-key
     overrides (`**{"g_opt.lr": 1e-4}`), exactly as `ganlab train --preset P --set K=V`."""
     values = preset_overrides(preset, overrides.get("objective")) if preset else {}
@@ -29,7 +29,7 @@ def config(preset=None, **overrides):
 
 
 def build_networks(cfg, dataset=None, device="cpu"):
-    """(G, D) for `cfg` (from `config`), shaped by its dataset (loaded unless given)."""
+    """(G, D) for `cfg` (from `configure`), shaped by its dataset (loaded unless given)."""
     from ganlab.data import load_dataset
     from ganlab.objectives import build_objective
     from ganlab.training import build_models

@@ -254,8 +254,8 @@ def _eval_sets(real, fake, extractor, dev):
 
     from ganlab.config import DataConfig
     from ganlab.data import load_dataset
-    from ganlab.metrics import MetricSpec
-    from ganlab.metrics.evaluate import _extract, compute
+    from ganlab.metrics import MetricSpec, extract_features
+    from ganlab.metrics.evaluate import compute_metrics
     from ganlab.metrics.extractors import EXTRACTORS
 
     def load(path, shape=None):
@@ -269,17 +269,21 @@ def _eval_sets(real, fake, extractor, dev):
     fake_ds = load(fake, (real_ds.shape[0], real_ds.shape[1]))
     extractor = extractor or ("lenet-mnist" if real_ds.shape == (1, 28, 28) else "inception-fid")
     ext = EXTRACTORS.lookup(extractor)(device=dev).eval()
-    feats = {}
-    for label, ds in (("real", real_ds), ("fake", fake_ds)):
-        feats[label] = _extract(ext, (ds.batch(i, dev) for i in torch.arange(len(ds)).split(250)))
+    feats = {label: extract_features(ext, (ds.batch(i, dev) for i in torch.arange(len(ds)).split(250)), device=dev)
+             for label, ds in (("real", real_ds), ("fake", fake_ds))}
     short = extractor.split("-")[0]
-    specs = {f"fid_{short}": MetricSpec("fid", extractor), f"kid_{short}": MetricSpec("kid", extractor),
-             f"pr_{short}": MetricSpec("pr", extractor, lower_is_better=False)}
+    n = min(len(real_ds), len(fake_ds))
+    subset = 1000 if n >= 1000 else n // 2  # torch-fidelity's 1000 when possible; below that, subsets must differ
+    specs = {f"fid_{short}": MetricSpec("fid", extractor), f"pr_{short}": MetricSpec("pr", extractor, lower_is_better=False)}
+    if subset >= 2:
+        specs[f"kid_{short}"] = MetricSpec("kid", extractor, subset_size=subset)
     if ext.num_classes:
         specs[f"is_{short}"] = MetricSpec("is", extractor, lower_is_better=False)
         specs[f"classes_{short}"] = MetricSpec("classes", extractor, lower_is_better=False)
-    results = compute(specs, {extractor: feats["real"][0]}, {extractor: feats["fake"]})
-    click.echo(f"real {real} ({len(real_ds)} items) vs fake {fake} ({len(fake_ds)} items), {extractor} features:")
+    results = compute_metrics(specs, fake={extractor: (feats["fake"]["features"], feats["fake"]["probs"])},
+                              real={extractor: feats["real"]["features"]})
+    click.echo(f"real {real} ({len(real_ds)} items) vs fake {fake} ({len(fake_ds)} items), {extractor} features"
+               + (f", KID over 100 subsets of {subset}" if subset >= 2 else "") + ":")
     for key, value in results.items():
         click.echo(f"  {key:20s} {value:.4f}")
 

@@ -126,12 +126,6 @@ def compute_metrics(specs, *, fake, real):
     return {k: float(v) for k, v in out.items()}
 
 
-def compute(specs, real_by_extractor, fake_by_extractor):
-    """The former real-first order, kept only for cli.py's `_eval_sets`; remove once it calls
-    compute_metrics(specs, fake=..., real=...)."""
-    return compute_metrics(specs, fake=fake_by_extractor, real=real_by_extractor)
-
-
 def _check_real_size(specs, extractor, n_real):
     """Refuse, before any sample is generated, protocols the reference set is too small for."""
     for name, spec in specs.items():
