@@ -221,7 +221,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     state_sums = {}  # the objective's own statistics (BEGAN's k and M), summed over D steps
     record = {}
     start = time.time() - elapsed
-    bar = tqdm(total=total_nimg / 1000, initial=cur_nimg / 1000, unit="kimg", disable=not progress,
+    # Counted in images (integers: no float drift past the total), shown in kimg.
+    bar = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit_scale=1e-3, disable=not progress,
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
@@ -282,7 +283,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             update_ema(G_ema, G, 0.5 ** (n_d * cfg.batch_size / (cfg.ema_kimg * 1000)))
         sums["loss_G"] += loss_g.detach()
         counts["G"] += 1
-        bar.update((min(next_nimg, total_nimg) - cur_nimg) / 1000)
+        bar.update(min(next_nimg, total_nimg) - min(cur_nimg, total_nimg))
         cur_nimg, g_steps = next_nimg, g_steps + 1
 
         # Log.
@@ -311,8 +312,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 rundir.append_metrics(run_dir, row)
                 log_rows += 1
                 save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
-                bar.reset(total=total_nimg / 1000)
-                bar.update(cur_nimg / 1000)
+                bar.reset(total=total_nimg)
+                bar.update(cur_nimg)
                 bar.set_postfix_str(f"rollback {health.rollbacks} to {cur_nimg / 1000:.1f} kimg", refresh=False)
                 continue
             if dataset.modes is not None:
