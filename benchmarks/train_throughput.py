@@ -3,7 +3,7 @@ training loop against a minimal hand-written PyTorch loop of the same networks a
 (n_critic = 1, fresh z for the G step, Adam(2e-4, 0.5)), measured alternately in one run.
 
 Usage: python benchmarks/train_throughput.py [--steps 300] [--rounds 3]
-       python benchmarks/train_throughput.py --steps 2 --rounds 1   # a smoke run, in seconds
+       python benchmarks/train_throughput.py --steps 1 --rounds 1   # a smoke run, in seconds
 The last line is `ratio ganlab/handwritten: X.XX` (>= 0.95 means the library adds no overhead).
 """
 

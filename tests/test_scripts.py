@@ -81,7 +81,7 @@ def check_train_lenet(lines, tmp):
 TINY = {
     "benchmarks/metrics_speed.py": Tiny(["--dim", "32", "--n", "200", "--repeats", "1"], check_metrics_speed,
                                         env={"GANLAB_INCEPTION_WEIGHTS": None}),
-    "benchmarks/train_throughput.py": Tiny(["--steps", "2", "--rounds", "1"], check_train_throughput),
+    "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
     "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
