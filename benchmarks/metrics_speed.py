@@ -3,6 +3,7 @@
 relative difference), plus feature-extraction throughput of the registered extractors.
 
 Usage: python benchmarks/metrics_speed.py [--dim 2048] [--n 10000] [--repeats 2]
+       python benchmarks/metrics_speed.py --dim 32 --n 200 --repeats 1   # a smoke run, in seconds
 """
 
 import argparse
@@ -18,7 +19,7 @@ from ganlab.metrics import EXTRACTORS, frechet_distance
 
 def sqrtm_fid(mu1, s1, mu2, s2):
     """pytorch-fid's formula: trace of the real part of sqrtm(S1 S2)."""
-    covmean, _ = scipy.linalg.sqrtm(s1.dot(s2), disp=False)
+    covmean = scipy.linalg.sqrtm(s1.dot(s2))  # pytorch-fid's `disp=False` is deprecated in SciPy 1.17
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
 
 

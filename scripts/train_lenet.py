@@ -3,6 +3,7 @@
     python scripts/train_lenet.py                       # MNIST-5k: 4,000 train / 1,000 held out
     python scripts/train_lenet.py --mnist ~/data/mnist  # full MNIST IDX files: 60k train / 10k test
     python scripts/train_lenet.py --out /tmp/lenet.safetensors --epochs 2   # a quick try elsewhere
+    python scripts/train_lenet.py --out /tmp/lenet.safetensors --epochs 1 --limit 500  # smoke run
 
 Deterministic for a given seed and thread count (seeded shuffles and shifts, no data-dependent
 control flow). The MNIST-5k split is `ganlab.metrics.lenet.mnist5k_split`: the first 400 digits of
@@ -74,6 +75,8 @@ def main(argv=None):
     parser.add_argument("--shift", type=int, default=2, help="random shift augmentation, pixels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--limit", type=int, metavar="N", help="train on a seeded random N of the "
+                                                               "training digits (a smoke run; default: all)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="weights file "
                         "(.safetensors); the JSON sidecar is written beside it")
     args = parser.parse_args(argv)
@@ -85,6 +88,10 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     x_train, y_train, x_test, y_test, split = load_data(args)
+    if args.limit is not None:
+        keep = torch.randperm(len(x_train), generator=gen)[:args.limit]  # the file is sorted by class
+        x_train, y_train = x_train[keep], y_train[keep]
+        split += f"; training on {len(x_train):,} of them (--limit)"
     print(f"{split}; {epochs} epochs, batch {args.batch_size}, seed {args.seed}, "
           f"{torch.get_num_threads()} threads")
 

@@ -1,0 +1,279 @@
+"""Every command in README.md's fenced code blocks runs, shrunk to seconds, through the real CLI.
+
+Each `ganlab ...` line (continuations joined, trailing comments dropped) runs in-process in a
+temporary folder shared by the commands of its code block, in README order, as a reader pasting
+the block would run them. `shrink` shortens them: a few steps of width-8 nets, one evaluation of
+the primary metric, 2 study trials, at most 2 eval seeds. A run directory that a command names
+but its block did not create (`runs/00002-mnist5k-dcgan-ns`) is a tiny run of the preset of that
+name, trained once per module with evaluation on, copied under the name. ```python blocks run in a
+subprocess (PYTHON_SHRINK edits them). A command that cannot run here is in NOT_RUN with its
+reason, one that takes tens of seconds in SLOW (run by `make test-slow`), one broken by a known bug
+in XFAIL; every other README command runs, so a new example is covered without touching this file.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+TINY_KIMG = 0.256      # 4 steps at batch 64, one at 256 (toy presets)
+RESUME_KIMG = 0.512    # a resume goes on past TINY_KIMG
+# Small nets on one thread: dispatch-bound, and far faster than two threads on a busy machine.
+SMALL_NETS = ["--set", "G.width=8", "--set", "D.width=8", "--set", "cpu_threads=1"]
+MAX_EVAL_SEEDS = 2     # mean ± std needs two
+
+# README commands (as `command_text` writes them) that are not run, each with its reason.
+NOT_RUN = {
+    "make demo": "CI runs the make targets themselves; `make` builds .venv from nothing (minutes)",
+    "make test": "CI runs the make targets themselves; this test is part of that suite",
+    "make bench": "CI runs the make targets themselves; tests/test_scripts.py runs both benchmarks in tiny mode",
+    "ganlab eval --real real.npz --fake fake_folder/": "needs real.npz and fake_folder/, which are the reader's own files",
+}
+# Commands that run only under `make test-slow` (shrunk, still tens of seconds), with the reason.
+SLOW = {
+    "ganlab eval runs/00002-mnist5k-dcgan-ns --seeds 3":
+        "two evaluations of 5,000 samples (the count is the metric's protocol; it cannot shrink); "
+        "tests/test_eval.py runs --seeds 2 by default",
+    "ganlab study run --preset-study mnist5k-small":
+        "4 objectives x 2 DCGAN-28 trials, each evaluated with fid5k_lenet (5,000 samples): ~20 s shrunk",
+}
+# Commands that fail today because of a bug elsewhere: strict xfail, with the bug.
+XFAIL = {}
+# ```python blocks, keyed by their first non-blank line: text replacements that shrink them.
+PYTHON_SHRINK = {}
+
+
+@dataclass
+class Command:
+    block: int   # index of the fenced block in README.md
+    index: int   # position within the block's commands
+    line: int    # README line number where it starts
+    kind: str    # "ganlab", "make" or "python"
+    text: str    # the command as one line (or the Python source)
+
+
+def fenced_blocks(text):
+    """(language, first line number, lines) of every ``` block."""
+    blocks, lang, start, lines = [], None, 0, None
+    for number, line in enumerate(text.splitlines(), 1):
+        fence = re.match(r"\s*```\s*([\w+-]*)", line)
+        if fence and lines is None:
+            lang, start, lines = fence.group(1).lower(), number + 1, []
+        elif fence and line.strip() == "```":
+            blocks.append((lang, start, lines))
+            lines = None
+        elif lines is not None:
+            lines.append(line)
+    return blocks
+
+
+def readme_commands(text=None):
+    commands = []
+    for b, (lang, start, lines) in enumerate(fenced_blocks(text if text is not None else README.read_text())):
+        if lang in ("python", "py"):
+            commands.append(Command(b, 0, start, "python", "\n".join(lines)))
+            continue
+        joined, first = "", None
+        for number, raw in enumerate(lines, start):
+            first = first or number
+            line = raw.rstrip()
+            if line.endswith("\\"):
+                joined += line[:-1] + " "
+                continue
+            joined, entry, first = "", (first, joined + line), None
+            try:
+                tokens = shlex.split(re.sub(r"^\s*\$\s+", "", entry[1]), comments=True)
+            except ValueError:  # an unbalanced quote: output or prose, unless it starts like a command
+                tokens = entry[1].split()
+            if tokens and tokens[0] in ("ganlab", "make"):
+                commands.append(Command(b, sum(c.block == b for c in commands), entry[0], tokens[0],
+                                        command_text(tokens)))
+    return commands
+
+
+def command_text(tokens):
+    return " ".join(shlex.quote(t) for t in tokens)
+
+
+def set_option(argv, name, value):
+    """argv with option `name` set to `value` (replaced where given, else appended)."""
+    argv = list(argv)
+    if name in argv:
+        argv[argv.index(name) + 1] = str(value)
+    else:
+        argv += [name, str(value)]
+    return argv
+
+
+def drop_option(argv, name):
+    argv = list(argv)
+    if name in argv:
+        del argv[argv.index(name):argv.index(name) + 2]
+    return argv
+
+
+def shrink(argv):
+    """A README command (without `ganlab`) made to run in seconds: same code path, shorter runs."""
+    if argv[:1] == ["train"] and "--dry-run" not in argv:
+        argv = drop_option(argv, "--epochs")
+        if "--resume" in argv:  # its config is the run's own: only the length changes
+            return set_option(argv, "--kimg", RESUME_KIMG)
+        argv = set_option(argv, "--kimg", TINY_KIMG)
+        if "--eval-every" in argv:  # one evaluation, of the primary metric only (5,000 samples)
+            argv = set_option(argv, "--eval-every", TINY_KIMG) + primary_metric(argv)
+        return argv + SMALL_NETS + ["--set", f"log_kimg={TINY_KIMG}", "--set", f"snapshot_kimg={TINY_KIMG}", "--quiet"]
+    if argv[:2] == ["study", "run"] and ({"--preset", "--preset-study"} & set(argv)):
+        for name, value in (("--trials", 2), ("--kimg", TINY_KIMG), ("--eval-every", TINY_KIMG), ("--workers", 1)):
+            argv = set_option(argv, name, value)
+        return argv + SMALL_NETS
+    if argv[:1] == ["eval"] and "--seeds" in argv:
+        return set_option(argv, "--seeds", min(int(argv[argv.index("--seeds") + 1]), MAX_EVAL_SEEDS))
+    return argv
+
+
+def primary_metric(argv):
+    """`--set metrics=[FIRST]` for the preset's first metric (nothing without a preset)."""
+    from ganlab.presets import PRESETS
+
+    if "--preset" not in argv:
+        return []
+    first = PRESETS.lookup(argv[argv.index("--preset") + 1]).get("metrics", [])[:1]
+    return ["--set", f"metrics=[{','.join(first)}]"]
+
+
+RUN_DIR = re.compile(r"(?:.*/)?\d{5}-(?P<name>[A-Za-z0-9._-]+?)/?")
+
+COMMANDS = readme_commands()
+
+
+def param(c):
+    marks = []
+    if c.text in SLOW:
+        marks.append(pytest.mark.slow)
+    if c.text in XFAIL:
+        marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[c.text]))
+    return pytest.param(c, id=f"L{c.line}:{c.text[:70]}", marks=marks)
+
+
+# --- Running them -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """Per-module state: a block's folder and results, tiny runs by preset, the feature cache."""
+    return {"root": tmp_path_factory.mktemp("readme"), "blocks": {}, "runs": {}}
+
+
+@pytest.fixture
+def env(workspace, monkeypatch):
+    monkeypatch.setenv("GANLAB_CACHE", str(workspace["root"] / "cache"))
+    monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS", raising=False)
+
+
+def tiny_run(workspace, run_cli, name):
+    """A tiny run of preset `name`, made once; evaluated once (on its first metric, see `shrink`)
+    so that it has checkpoint-best.pt. An `eval` of it computes that metric by default."""
+    from ganlab.presets import PRESETS
+
+    if name not in workspace["runs"]:
+        assert name in PRESETS, f"README names a run directory of {name!r}, which is no preset; teach tiny_run its command"
+        out = workspace["root"] / "tiny-runs" / name
+        res = run_cli(*shrink(["train", "--preset", name, "--eval-every", "1", "--out", out]))
+        assert res.code == 0, f"tiny run of {name} failed: {res.err}"
+        (workspace["runs"][name],) = out.iterdir()
+    return workspace["runs"][name]
+
+
+def execute(c, workspace, run_cli, monkeypatch):
+    """Run command `c` in its block's folder; returns (argv, result)."""
+    folder = workspace["root"] / f"block{c.block}"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.chdir(folder)
+    argv = shrink(shlex.split(c.text)[1:])
+    for token in argv:
+        m = RUN_DIR.fullmatch(token)
+        if m and not token.startswith("-") and not Path(token).exists():
+            shutil.copytree(tiny_run(workspace, run_cli, m.group("name")), token)
+    return argv, run_cli(*argv)
+
+
+def check(argv, res):
+    assert res.code == 0, f"ganlab {command_text(argv)} exited {res.code}:\n{res.err[-3000:]}"
+    if argv[0] == "train" and "--dry-run" not in argv:
+        (run,) = re.findall(r"^run directory: (.+)$", res.out, re.M)
+        assert (Path(run) / "checkpoint-final.pt").is_file(), res.out
+    if "--out" in argv:  # whatever the command was told to write is there
+        assert Path(argv[argv.index("--out") + 1]).exists(), res.out
+
+
+def run_ganlab(c, workspace, run_cli, monkeypatch):
+    """Run the block's earlier commands first (once each), then `c`."""
+    done = workspace["blocks"].setdefault(c.block, {})
+    for earlier in COMMANDS:
+        if earlier.block == c.block and earlier.index < c.index and earlier.kind == "ganlab" \
+                and earlier.index not in done and earlier.text not in NOT_RUN and earlier.text not in SLOW:
+            argv, res = execute(earlier, workspace, run_cli, monkeypatch)
+            done[earlier.index] = res.code
+    failed = [e.text for e in COMMANDS if e.block == c.block and done.get(e.index, 0) != 0 and e.text not in XFAIL]
+    assert not failed, f"an earlier command of this README block failed: {failed}"
+    argv, res = execute(c, workspace, run_cli, monkeypatch)
+    done[c.index] = res.code
+    check(argv, res)
+
+
+def run_python(c, tmp_path):
+    source = c.text
+    first = next((line for line in source.splitlines() if line.strip()), "")
+    for old, new in PYTHON_SHRINK.get(first, []):
+        assert old in source, f"PYTHON_SHRINK's {old!r} is no longer in the README block at line {c.line}"
+        source = source.replace(old, new)
+    env = dict(os.environ, OMP_NUM_THREADS="1", GANLAB_CACHE=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    try:
+        result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the python block at README line {c.line} ran over 2 minutes: shrink it in PYTHON_SHRINK")
+    assert result.returncode == 0, f"python block at README line {c.line}:\n{result.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("c", [param(c) for c in COMMANDS])
+def test_readme_command(c, workspace, env, run_cli, monkeypatch, tmp_path):
+    key = c.text if c.kind != "python" else next((x for x in c.text.splitlines() if x.strip()), "")
+    if key in NOT_RUN:
+        pytest.skip(NOT_RUN[key])
+    assert c.kind != "make", f"README line {c.line}: `{c.text}` is a make target: list it in NOT_RUN with its reason"
+    if c.kind == "python":
+        run_python(c, tmp_path)
+    else:
+        run_ganlab(c, workspace, run_cli, monkeypatch)
+
+
+def test_every_listed_command_is_in_the_readme():
+    keys = {c.text for c in COMMANDS} | {next((x for x in c.text.splitlines() if x.strip()), "")
+                                          for c in COMMANDS if c.kind == "python"}
+    for table in (NOT_RUN, SLOW, XFAIL, PYTHON_SHRINK):
+        stale = sorted(set(table) - keys)
+        assert not stale, f"listed here but no longer in README.md (update the table): {stale}"
+
+
+def test_the_parser_finds_continued_commented_and_python_lines():
+    text = ("intro `ganlab inline` is prose\n```\nganlab train --preset a \\\n"
+            "             --set x=1   # why\n# a comment\nmake demo  # builds\n$ ganlab list\n```\n"
+            "```python\nimport ganlab\n```\n")
+    found = [(c.kind, c.text, c.line) for c in readme_commands(text)]
+    assert found == [("ganlab", "ganlab train --preset a --set x=1", 3), ("make", "make demo", 6),
+                     ("ganlab", "ganlab list", 7), ("python", "import ganlab", 10)]
+    assert shrink(["train", "--preset", "demo", "--epochs", "20"])[:5] == ["train", "--preset", "demo", "--kimg",
+                                                                          str(TINY_KIMG)]
+    assert shrink(["eval", "r", "--seeds", "3"]) == ["eval", "r", "--seeds", str(MAX_EVAL_SEEDS)]

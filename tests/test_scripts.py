@@ -1,0 +1,132 @@
+"""Every script under benchmarks/ and scripts/ runs end to end in a tiny mode, in a subprocess, in a
+temporary folder: a script without a tiny-mode entry in TINY fails, so none can rot unnoticed.
+
+Tiny modes time nothing meaningfully; they prove the code path still runs and prints what the
+README and the Makefile rely on (e.g. `make bench`'s last line).
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p.relative_to(ROOT).as_posix() for pattern in ("benchmarks/*.py", "scripts/*.py")
+                 for p in ROOT.glob(pattern))
+
+
+@dataclass
+class Tiny:
+    args: list                               # "{tmp}" is replaced by the test's temporary folder
+    check: Callable                          # check(stdout lines, tmp folder) asserts on the result
+    prepare: Optional[Callable] = None       # prepare(tmp folder, run_cli) writes the script's input
+    env: dict = field(default_factory=dict)  # extra environment; None removes a variable
+
+
+def check_metrics_speed(lines, tmp):
+    rel = re.fullmatch(r"relative difference (\S+); speed-up sqrtm/ganlab \S+x", lines[1])
+    assert rel and float(rel.group(1)) < 1e-8, lines[1]  # both formulas agree on full-rank statistics
+    assert re.fullmatch(r"lenet-mnist: \d+ images/s at batch 250 \(\d+ threads\)", lines[2]), lines[2]
+    assert lines[-1].startswith("inception-fid: skipped"), lines[-1]
+
+
+def check_train_throughput(lines, tmp):
+    assert re.fullmatch(r"round 1: handwritten +[\d.]+ img/s +ganlab +[\d.]+ img/s", lines[1]), lines[1]
+    assert re.fullmatch(r"ratio ganlab/handwritten: \d+\.\d\d", lines[-1]), lines[-1]  # make bench's last line
+
+
+def prepare_toy_runs(tmp, run_cli):
+    """Two seeds of one toy preset, laid out as toy_table.py's docstring produces them."""
+    for seed in (0, 1):
+        res = run_cli("train", "--preset", "toy-ring-ns", "--seed", seed, "--kimg", "0.25", "--quiet",
+                      "--set", "G.width=16", "--set", "D.width=16", "--out", tmp / "toy-runs" / f"toy-ring-ns-{seed}")
+        assert res.code == 0, res.err
+
+
+def check_toy_table(lines, tmp):
+    assert lines[0].startswith("| preset | seeds | modes |"), lines[0]
+    assert len(lines) == 3 and re.match(r"\| toy-ring-ns \| 2 \| [\d.]+ ± [\d.]+ \|", lines[2]), lines
+
+
+def check_objective_table(lines, tmp):
+    from ganlab.objectives import OBJECTIVES
+
+    assert lines[0] == "nonsaturating seed 0: ok", lines[0]  # the training subprocess exited 0
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[3:]}
+    assert sorted(rows) == sorted(OBJECTIVES)
+    assert re.match(r"\| nonsaturating \| 0 \| [\d.]+ ± [\d.]+ \|", rows["nonsaturating"]), rows["nonsaturating"]
+    assert rows["wgan"].startswith("| wgan | not run |")
+    assert any((tmp / "table" / "nonsaturating-s0").glob("*/checkpoint-final.pt"))
+
+
+def check_train_lenet(lines, tmp):
+    info = json.loads((tmp / "lenet.json").read_text())
+    assert 0 <= info["accuracy"] <= 1 and info["num_test"] == 1000 and info["epochs"] == 1
+    assert info["sha256"] == hashlib.sha256((tmp / "lenet.safetensors").read_bytes()).hexdigest()
+    assert lines[-1].startswith(f"wrote {tmp / 'lenet.safetensors'} ")
+    # The shipped weights are untouched: they still match their own sidecar.
+    from ganlab.metrics.lenet import WEIGHTS_PATH
+
+    shipped = json.loads(WEIGHTS_PATH.with_suffix(".json").read_text())
+    assert hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest() == shipped["sha256"]
+
+
+TINY = {
+    "benchmarks/metrics_speed.py": Tiny(["--dim", "32", "--n", "200", "--repeats", "1"], check_metrics_speed,
+                                        env={"GANLAB_INCEPTION_WEIGHTS": None}),
+    "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
+    "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),
+    "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
+                                           "--kimg", "0.25"], check_objective_table),
+    "scripts/train_lenet.py": Tiny(["--epochs", "1", "--limit", "256", "--out", "{tmp}/lenet.safetensors"],
+                                   check_train_lenet),
+}
+
+
+def script_env(extra):
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_every_tiny_entry_names_an_existing_script():
+    assert set(TINY) <= set(SCRIPTS), f"TINY names scripts that are gone: {sorted(set(TINY) - set(SCRIPTS))}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_runs_in_tiny_mode(script, tmp_path, run_cli):
+    assert script in TINY, f"{script} has no tiny-mode entry in tests/test_scripts.py::TINY; add one"
+    tiny = TINY[script]
+    if tiny.prepare:
+        tiny.prepare(tmp_path, run_cli)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in tiny.args]
+    # cwd is the temporary folder: a script's default output paths land there, never in the repo.
+    result = subprocess.run([sys.executable, str(ROOT / script), *args], cwd=tmp_path, env=script_env(tiny.env),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{script} exited {result.returncode}:\n{result.stderr[-3000:]}"
+    lines = result.stdout.splitlines()
+    assert lines, f"{script} printed nothing"
+    tiny.check(lines, tmp_path)
+
+
+def test_make_bench_ends_with_the_throughput_ratio():
+    """The README quotes `make bench`'s last line: train_throughput.py must be the target's last command."""
+    recipe = re.search(r"^bench:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
+    assert recipe, "Makefile has no bench target"
+    commands = recipe.group(1).strip().splitlines()
+    assert commands[-1].strip().endswith("benchmarks/train_throughput.py"), commands
+    for command in commands:
+        script = command.split()[-1]
+        assert script in TINY, f"make bench runs {script}, which has no tiny mode"
