@@ -134,6 +134,8 @@ def start_workers(name, url, out, folder, workers, log=print):
         work(name, url, folder, threads=threads, log=log)
         return [0]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), PARENT_ENV: str(os.getpid())}
+    if env.get("PYTHONPATH"):  # workers import the same ganlab as this process, wherever they start
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     cmd = [sys.executable, "-m", "ganlab.cli", "study", "work", "--name", name, "--storage", url, "--out", str(out),
            "--threads", str(threads)]
     procs = [subprocess.Popen(cmd, env=env) for _ in range(workers)]
