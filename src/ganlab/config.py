@@ -302,7 +302,7 @@ def _field_keys():
 
 def _check_key(key):
     """Refuse a dotted key that is not in the schema, listing close matches."""
-    if re.fullmatch(r"objective_args\.[A-Za-z_]\w*", key):
+    if re.fullmatch(r"objective_args\.[A-Za-z_]\w{0,63}", key):
         return  # checked against the objective's own hyperparameters later
     valid = _field_keys()
     if key not in valid:
