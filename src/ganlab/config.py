@@ -6,13 +6,19 @@ use dotted keys: `--set objective=wgan-gp --set D.norm=layer --set g_opt.lr=1e-4
 """
 
 import dataclasses
+import functools
+import math
+import re
+import typing
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from omegaconf import OmegaConf
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ganlab.errors import ConfigError, suggest
+from ganlab.errors import ConfigError, shown, suggest
 
 
 @dataclass
@@ -94,53 +100,293 @@ class Config:
     rollback_lr_factor: float = 0.5     # learning rates are multiplied by this at each rollback
 
 
+# --- Ranges: every numeric field has one, and `validate` walks the schema to check them all ------
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric field: finite, lo <= v <= hi (or < at an open end), or one of
+    `values`. Upper bounds keep values that become tensor sizes, seeds or image counts in what
+    torch and int64 accept."""
+    lo: float
+    hi: float
+    what: str = "number"        # the noun of the message: "a finite learning rate in (0, 10]"
+    lo_open: bool = False
+    hi_open: bool = False
+    values: tuple = ()          # a fixed set instead of an interval (data.channels: 1 or 3)
+    null: str = ""              # what null means, for Optional fields
+
+    def __contains__(self, v):
+        if self.values:
+            return v in self.values
+        above = self.lo < v if self.lo_open else self.lo <= v
+        below = v < self.hi if self.hi_open else v <= self.hi
+        return (isinstance(v, int) or math.isfinite(v)) and above and below  # ints are exact, any size
+
+    def expected(self, integer):
+        if self.values:
+            text = " or ".join(str(v) for v in self.values)
+        else:
+            interval = f"{'(' if self.lo_open else '['}{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'}"
+            text = f"an integer in {interval}" if integer else f"a finite {self.what} in {interval}"
+        return text + (f" (or null for {self.null})" if self.null else "")
+
+
+def _num(v):
+    return str(v) if isinstance(v, int) else re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", f"{v:g}")  # 1e9, 1e-6
+
+
+KIMG = dict(lo=1e-6, hi=1e9, what="kimg")  # one thousandth of an image .. 1e12 images (int64 counts)
+SEED = Range(0, 2**32 - 1)                 # what torch, numpy and random all accept
+SIZE = 65536                               # a tensor dimension: batch, latent, grid
+
+RANGES = {  # dataclass -> field -> Range; `test_every_numeric_key_has_a_range` keeps this complete
+    DataConfig: {
+        "resolution": Range(1, 4096, null="the native size"),
+        "channels": Range(1, 3, values=(1, 3), null="the native channels"),
+        "pad": Range(0, 1024),
+        "n": Range(1, 100_000_000),
+        "seed": SEED,
+    },
+    NetConfig: {"width": Range(1, 16384), "depth": Range(1, 1024)},
+    OptimConfig: {
+        "lr": Range(0, 10, "learning rate", lo_open=True),
+        "beta1": Range(0, 1, hi_open=True),
+        "beta2": Range(0, 1, hi_open=True),
+        "alpha": Range(0, 1, hi_open=True),
+    },
+    Config: {
+        "z_dim": Range(1, SIZE),
+        "n_critic": Range(1, 1000, null="the objective's default"),
+        "ema_kimg": Range(**KIMG, null="no EMA"),
+        "phase_kimg": Range(**KIMG),
+        "lr_decay_kimg": Range(**KIMG, null="constant learning rates"),
+        "batch_size": Range(1, SIZE),
+        "kimg": Range(**KIMG),
+        "seed": SEED,
+        "cpu_threads": Range(1, 1024, null="the data's rule"),
+        "log_kimg": Range(**KIMG),
+        "eval_kimg": Range(**KIMG, null="never"),
+        "snapshot_kimg": Range(**KIMG),
+        "grid_n": Range(1, 100_000),
+        "max_rollbacks": Range(0, 1000),
+        "rollback_lr_factor": Range(0, 1, "factor", lo_open=True),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One leaf of the schema: its Python type (int, float, bool, str, list, dict) and range."""
+    kind: type
+    optional: bool
+    range: Optional[Range]
+
+
+def _kind(hint):
+    """(kind, optional) of a field's type hint: Optional[int] -> (int, True), List[str] -> (list, False)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    optional = typing.get_origin(hint) is typing.Union and len(args) < len(typing.get_args(hint))
+    if optional:
+        hint = args[0]
+    return typing.get_origin(hint) or hint, optional
+
+
+@functools.lru_cache(maxsize=None)
+def schema(cls=Config, prefix=""):
+    """{dotted key: Spec} for every leaf of the Config dataclass. A numeric field without an entry
+    in RANGES is a programming error, raised here so that every config fails until it has one."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        if dataclasses.is_dataclass(hint):
+            out.update(schema(hint, f"{prefix}{name}."))
+            continue
+        kind, optional = _kind(hint)
+        rng = RANGES.get(cls, {}).get(name)
+        if kind in (int, float) and rng is None:
+            raise TypeError(f"{cls.__name__}.{name} is numeric but has no Range in config.RANGES")
+        out[f"{prefix}{name}"] = Spec(kind, optional, rng)
+    return out
+
+
+def expected(key):
+    """What `key` accepts, in words (the end of every message about its value)."""
+    spec = schema().get(key)
+    if spec is None:
+        return "a number or a name (`ganlab list objectives` shows each objective's arguments)"
+    if spec.range is not None:
+        return spec.range.expected(spec.kind is int)
+    words = {bool: "true or false", str: "a string", list: "a list such as [fid5k_lenet, kid5k_lenet]",
+             dict: "a mapping such as {a: 0, b: 1} (or objective_args.NAME=VALUE)"}[spec.kind]
+    return words + (" or null" if spec.optional else "")
+
+
+def _show(value):
+    return shown(OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value)
+
+
+def _bad_text(key, text):
+    """A message for a string holding a control character or an interpolation, else None."""
+    ch = next((c for c in text if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")), None)
+    if ch is not None:
+        return f"{key} = {_show(text)} holds the control character {ch!r}; expected printable text"
+    if "${" in text:
+        return f"{key} = {_show(text)} holds an interpolation (${{...}}), which ganlab does not resolve; expected {expected(key)}"
+    return None
+
+
+def _to_number(key, value, spec):
+    """`value` as spec.kind (int or float), or a ConfigError naming the key."""
+    wrong = ConfigError(f"{key} = {_show(value)} has the wrong type; expected {spec.kind.__name__}, {expected(key)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise wrong
+    if isinstance(value, str):
+        try:
+            value = int(value) if spec.kind is int else float(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                raise wrong from None
+    if isinstance(value, int) and spec.kind is float:
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{key} = {_show(value)} is out of range; expected {expected(key)}") from None
+    if isinstance(value, float) and spec.kind is int:
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r} is out of range; expected {expected(key)}")
+        if not value.is_integer():
+            raise wrong
+        return int(value)
+    return value
+
+
+def check_value(key, value):
+    """`value` for `key` as the schema types it (numbers parsed from text), refused with a one-line
+    ConfigError when it is out of range, not finite, of the wrong shape or holds control text."""
+    spec = schema().get(key)
+    if isinstance(value, str) and (problem := _bad_text(key, value)):
+        raise ConfigError(problem)
+    if spec is None or value is None:
+        return value
+    if spec.kind in (int, float):
+        value = _to_number(key, value, spec)
+        if value not in spec.range:
+            raise ConfigError(f"{key} = {_show(value)} is out of range; expected {expected(key)}")
+    elif spec.kind is list or spec.kind is dict:
+        items = value.values() if isinstance(value, (dict, DictConfig)) else value
+        keys = value.keys() if isinstance(value, (dict, DictConfig)) else []
+        shaped = isinstance(value, (dict, DictConfig) if spec.kind is dict else (list, tuple, ListConfig))
+        if not shaped or not all(isinstance(k, str) for k in keys) or not all(_scalar(v) for v in items):
+            raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {expected(key)} (plain values, not nested)")
+        for v in [*keys, *items]:
+            if isinstance(v, str) and (problem := _bad_text(key, v)):
+                raise ConfigError(problem)
+    return value
+
+
+def _scalar(v):
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
 # --- Resolution: defaults <- preset <- overrides -------------------------------------------------
 
 OPTIMIZERS = ("adam", "rmsprop")
 Z_PRIORS = ("normal", "uniform")
 
 
-def _field_keys(cls=None, prefix=""):
+def _field_keys():
     """All dotted keys of the Config dataclass, e.g. ['description', 'data.name', ..., 'g_opt.lr']."""
-    keys = []
-    for f in dataclasses.fields(cls or Config):
-        if dataclasses.is_dataclass(f.type):
-            keys += _field_keys(f.type, f"{prefix}{f.name}.")
-        else:
-            keys.append(f"{prefix}{f.name}")
-    return keys
+    return list(schema())
 
 
 def _check_key(key):
     """Refuse a dotted key that is not in the schema, listing close matches."""
-    if key.startswith("objective_args.") and key.count(".") == 1:
+    if re.fullmatch(r"objective_args\.[A-Za-z_]\w{0,63}", key):
         return  # checked against the objective's own hyperparameters later
     valid = _field_keys()
     if key not in valid:
-        raise ConfigError(f"unknown config key {key!r}{suggest(key, valid)}; `ganlab train --dry-run` shows every key")
+        raise ConfigError(f"unknown config key {_show(key)}{suggest(key, valid)}; `ganlab train --dry-run` shows every key")
+
+
+_YAML_EXTRAS = {  # token -> the YAML feature it belongs to; none has a use in one --set value
+    yaml.TagToken: "a YAML tag", yaml.AnchorToken: "a YAML anchor", yaml.AliasToken: "a YAML alias",
+    yaml.DirectiveToken: "a YAML directive", yaml.DocumentStartToken: "a YAML document marker",
+    yaml.DocumentEndToken: "a YAML document marker",
+}
 
 
 def parse_overrides(items):
-    """['g_opt.lr=1e-4', ...] -> {'g_opt.lr': 1e-4, ...}, values parsed as YAML scalars."""
+    """['g_opt.lr=1e-4', ...] -> {'g_opt.lr': 1e-4, ...}. Values are YAML scalars (flat lists for
+    list keys such as metrics, flat mappings for objective_args); tags, anchors, aliases, comments,
+    documents, nesting and control characters are refused, and numbers are range-checked here."""
     parsed = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r} is not of the form KEY=VALUE (e.g. --set g_opt.lr=1e-4)")
-        parsed[key.strip()] = OmegaConf.from_dotlist([f"v={value}"])["v"] if value != "" else None
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {_show(item)} is not of the form KEY=VALUE (e.g. --set g_opt.lr=1e-4)")
+        _check_key(key)
+        parsed[key] = check_value(key, _parse_value(key, text))
     return parsed
+
+
+def _parse_value(key, text):
+    """One --set value as a Python value; see parse_overrides."""
+    def refuse(problem):
+        return ConfigError(f"--set {key}={_show(text)} {problem}; expected {expected(key)}")
+
+    if text.strip() == "":
+        return None
+    if problem := _bad_text(key, text):
+        raise ConfigError("--set " + problem)
+    try:
+        tokens = [t for t in yaml.scan(text, Loader=yaml.SafeLoader)
+                  if not isinstance(t, (yaml.StreamStartToken, yaml.StreamEndToken))]
+    except yaml.YAMLError:
+        raise refuse("is not a valid YAML value") from None
+    depth = 0
+    for token in tokens:
+        if type(token) in _YAML_EXTRAS:
+            raise refuse(f"uses {_YAML_EXTRAS[type(token)]}")
+        if isinstance(token, yaml.ScalarToken) and token.style in ("|", ">"):
+            raise refuse("uses a YAML block scalar")
+        depth += isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken))
+        depth -= isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken))
+        if depth > 1 or isinstance(token, (yaml.BlockSequenceStartToken, yaml.BlockMappingStartToken)) and tokens[0] is not token:
+            raise refuse("is nested")
+    if not tokens or tokens[-1].end_mark.index < len(text.rstrip()):
+        raise refuse("holds a YAML comment (#); quote the value to keep the #")
+    try:
+        value = OmegaConf.from_dotlist([f"v={text}"])["v"]  # YAML as OmegaConf reads it (1e-4 is a float)
+    except (yaml.YAMLError, OmegaConfBaseException, ValueError):
+        raise refuse("is not a valid YAML value") from None
+    if isinstance(value, (DictConfig, ListConfig)):
+        value = OmegaConf.to_container(value)
+    spec = schema().get(key)
+    kind = spec.kind if spec else None
+    if isinstance(value, list) and kind is not list:
+        raise refuse("is a list")
+    if isinstance(value, dict) and kind is not dict:
+        raise refuse("is a mapping (quote it if it is text)")
+    if kind is str and not isinstance(value, str) and value is not None and tokens[0].plain:
+        return text.strip()  # data.path=yes is the folder 'yes', not True; description=1:20 is not 80
+    if kind in (int, float) and isinstance(value, (int, float)) and ":" in text:
+        raise refuse("uses YAML's base-60 notation")
+    return value
 
 
 def make_config(overrides=None):
     """A validated Config (as an OmegaConf structured DictConfig) from dotted-key overrides."""
     cfg = OmegaConf.structured(Config)
     for key, value in (overrides or {}).items():
+        key = str(key)
         _check_key(key)
+        value = check_value(key, value)
         try:
             OmegaConf.update(cfg, key, value, merge=True)
-        except OmegaConfBaseException as exc:
-            expected = _expected_type(cfg, key)
-            raise ConfigError(f"{key} = {value!r} has the wrong type; expected {expected}") from exc
+        except (OmegaConfBaseException, ValueError, TypeError, OverflowError) as exc:
+            raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {_expected_type(cfg, key)}") from exc
     validate(cfg)
     return cfg
 
@@ -151,11 +397,13 @@ def _expected_type(cfg, key):
     node = parent._get_node(leaf)
     kind = getattr(node, "_metadata", None)
     ref = getattr(kind, "ref_type", None)
-    return getattr(ref, "__name__", str(ref)).replace("Optional[", "").rstrip("]") if ref else "another type"
+    name = getattr(ref, "__name__", str(ref)).replace("Optional[", "").rstrip("]") if ref else "another type"
+    return f"{name}, {expected(key)}" if key in schema() else name
 
 
 def validate(cfg):
-    """Range checks and registry names, each failing with one sentence naming the key."""
+    """Range checks (every numeric key, by walking the schema) and registry names, each failing
+    with one sentence naming the key. Call it again after changing a value of a made config."""
     # Imported here: the registries import this module's dataclasses.
     from ganlab.data import DATASETS
     from ganlab.networks import NETWORKS
@@ -163,17 +411,15 @@ def validate(cfg):
 
     def require(ok, key, expected):
         if not ok:
-            raise ConfigError(f"{key} = {OmegaConf.select(cfg, key)!r} is out of range; expected {expected}")
+            raise ConfigError(f"{key} = {_show(OmegaConf.select(cfg, key))} is out of range; expected {expected}")
 
+    for key, spec in schema().items():
+        if spec.range is not None:
+            check_value(key, OmegaConf.select(cfg, key))
     DATASETS.lookup(cfg.data.name)
     NETWORKS.lookup(cfg.G.arch)
     NETWORKS.lookup(cfg.D.arch)
     build_objective(cfg.objective, cfg.objective_args)
-    for key in ("z_dim", "batch_size", "grid_n", "data.n"):
-        require(OmegaConf.select(cfg, key) >= 1, key, "an integer >= 1")
-    for key in ("kimg", "log_kimg", "snapshot_kimg"):
-        require(OmegaConf.select(cfg, key) > 0, key, "a number > 0")
-    require(cfg.eval_kimg is None or cfg.eval_kimg > 0, "eval_kimg", "a number > 0 (or null)")
     if cfg.metrics:
         from ganlab.metrics import METRICS
 
@@ -181,23 +427,8 @@ def validate(cfg):
             METRICS.lookup(name)
         if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes"):
             raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score or classes metric first")
-    require(cfg.cpu_threads is None or cfg.cpu_threads >= 1, "cpu_threads", "an integer >= 1 (or null)")
-    require(cfg.n_critic is None or cfg.n_critic >= 1, "n_critic", "an integer >= 1 (or null for the objective's default)")
-    require(cfg.ema_kimg is None or cfg.ema_kimg > 0, "ema_kimg", "a half-life in kimg > 0 (or null)")
-    require(cfg.phase_kimg > 0, "phase_kimg", "a number > 0")
-    require(cfg.data.pad >= 0, "data.pad", "an integer >= 0")
-    require(cfg.lr_decay_kimg is None or cfg.lr_decay_kimg > 0, "lr_decay_kimg", "a number > 0 (or null)")
-    require(cfg.max_rollbacks >= 0, "max_rollbacks", "an integer >= 0")
-    require(0 < cfg.rollback_lr_factor <= 1, "rollback_lr_factor", "a factor in (0, 1]")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
-    for net in ("G", "D"):
-        require(cfg[net].width >= 1, f"{net}.width", "an integer >= 1")
-        require(cfg[net].depth >= 1, f"{net}.depth", "an integer >= 1")
     for opt in ("g_opt", "d_opt"):
         require(cfg[opt].name in OPTIMIZERS, f"{opt}.name", " or ".join(OPTIMIZERS))
-        require(cfg[opt].lr > 0, f"{opt}.lr", "a learning rate > 0")
-        require(0 <= cfg[opt].beta1 < 1, f"{opt}.beta1", "a number in [0, 1)")
-        require(0 <= cfg[opt].beta2 < 1, f"{opt}.beta2", "a number in [0, 1)")
-        require(0 <= cfg[opt].alpha < 1, f"{opt}.alpha", "a number in [0, 1)")
     dev = cfg.device
-    require(dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"), "device", "auto, cpu, cuda or cuda:N")
+    require(dev in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d{1,4}", dev), "device", "auto, cpu, cuda or cuda:N")

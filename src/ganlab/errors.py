@@ -39,3 +39,9 @@ def suggest(name, choices):
     """' (did you mean ...?)' for the close matches of `name` among `choices`, or ''."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def shown(value, limit=60):
+    """repr(value) for a message: one line (repr escapes newlines), cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -12,13 +12,14 @@ backward and step; the loss functions here stay a few lines each and testable al
 """
 
 import inspect
+import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
 
-from ganlab.errors import ConfigError, suggest
+from ganlab.errors import ConfigError, shown, suggest
 from ganlab.fdivergences import FDIVERGENCES
 from ganlab.regularizers import dragan_penalty, gradient_penalty, mean_matching, r1_penalty, weight_clip
 from ganlab.utils.registry import Registry
@@ -88,6 +89,7 @@ def lsgan(a=-1.0, b=1.0, c=0.0):
 
 @OBJECTIVES.register("lsgan-mm", "LSGAN + the seed report's G term weight * (E[D(G(z))] - E[D(x)])^2")
 def lsgan_mm(a=-1.0, b=1.0, c=0.0, weight=1.0):
+    _require_nonnegative(weight=weight)
     d_loss, g_loss = _lsgan_losses(a, b, c)
     return Objective(d_loss=d_loss, g_loss=g_loss, g_regularizer=mean_matching(weight))
 
@@ -231,7 +233,26 @@ def build_objective(name, args=None):
             )
         if isinstance(params[key], str):
             if not isinstance(value, str):
-                raise ConfigError(f"objective_args.{key} = {value!r} is not a name; expected a string")
-        elif not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ConfigError(f"objective_args.{key} = {value!r} is not a number; expected a float")
-    return OBJECTIVES[name](**{k: v if isinstance(v, str) else float(v) for k, v in args.items()})
+                raise ConfigError(f"objective_args.{key} = {shown(value)} is not a name; expected a string")
+        else:
+            args[key] = _finite(key, value)
+    return OBJECTIVES[name](**args)
+
+
+def _finite(key, value):
+    """A numeric hyperparameter as a finite float (text such as '1e-3' or 'nan' is read as a number)."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if not isinstance(number, (int, float)) or isinstance(number, bool):
+        raise ConfigError(f"objective_args.{key} = {shown(value)} is not a number; expected a float")
+    try:
+        number = float(number)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"objective_args.{key} = {shown(value)} is out of range; expected a finite number")
+    return number

@@ -10,7 +10,7 @@ its input's channels, so only families that widen the layer before it accept it:
 import torch
 from torch import nn
 
-from ganlab.errors import ConfigError, suggest
+from ganlab.errors import ConfigError, shown, suggest
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMS = ("batch", "layer", "none")
@@ -22,7 +22,7 @@ def check_choice(key, value, choices, what):
     """Raise ConfigError unless `value` is one of `choices`; `key` names it, e.g. "D.norm"."""
     if value not in choices:
         raise ConfigError(
-            f"{key} = {value!r} is not a known {what}{suggest(value, choices)}; "
+            f"{key} = {shown(value)} is not a known {what}{suggest(value, choices)}; "
             f"expected one of: {', '.join(choices)}"
         )
     return value

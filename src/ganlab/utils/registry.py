@@ -4,7 +4,7 @@ The CLI's `ganlab list`, config validation, the tests and the study runner all e
 registry, so adding an entry is one decorated definition and nothing else.
 """
 
-from ganlab.errors import ConfigError, suggest
+from ganlab.errors import ConfigError, shown, suggest
 
 
 class Registry(dict):
@@ -31,7 +31,7 @@ class Registry(dict):
         """The entry `name`, or a ConfigError listing the valid names."""
         if name not in self:
             raise ConfigError(
-                f"unknown {self.kind} {name!r}{suggest(name, self)}; "
+                f"unknown {self.kind} {shown(name)}{suggest(name, self)}; "
                 f"expected one of: {', '.join(sorted(self))}"
             )
         return self[name]
