@@ -31,8 +31,13 @@ DIVERGING = TOY + ["--set", "objective=fgan-neyman", "--set", "g_opt.lr=1e-2", "
 
 
 def only_run_dir(root):
-    (path,) = [p for p in Path(root).iterdir() if p.is_dir()]
+    (path,) = run_dirs(root)
     return path
+
+
+def run_dirs(root):
+    """Run directories under root (not the hidden folder a killed `new_run_dir` may leave)."""
+    return [p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")] if Path(root).is_dir() else []
 
 
 def tree_digest(folder):
@@ -208,7 +213,7 @@ def _kill_loop(tmp_path, kills, seed):
     while True:
         rounds += 1
         assert rounds < kills + 10, "the killed run never finished"
-        existing = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        existing = run_dirs(root)
         args = ["train", "--resume", existing[0], "--quiet"] if existing else ["train", *DIVERGING, "--out", root]
         proc = _cli(*args)
         if landed < kills:
@@ -272,3 +277,18 @@ def test_divergence_with_rollbacks_exhausted_stops_with_one_line(run_cli, tmp_pa
     assert not (run / rundir.FINAL).exists()
     state = load_checkpoint(run / rundir.LATEST)
     assert all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+
+
+def test_a_run_directory_appears_only_whole(tmp_path, monkeypatch):
+    cfg = rundir.make_config({})
+
+    def killed(*args):
+        raise KeyboardInterrupt  # as if the process died while filling the folder
+
+    monkeypatch.setattr(rundir, "ensure_identity", killed)
+    with pytest.raises(KeyboardInterrupt):
+        rundir.new_run_dir(tmp_path, "demo", cfg)
+    assert run_dirs(tmp_path) == []
+    monkeypatch.undo()
+    path = rundir.new_run_dir(tmp_path, "demo", cfg)
+    assert path.name == "00000-demo" and (path / rundir.CONFIG).is_file() and rundir.read_identity(path)

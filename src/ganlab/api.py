@@ -46,8 +46,7 @@ def train(cfg, out="runs", name=None, progress=True):
     opened = []
 
     def open_run_dir():
-        opened.append(rundir.new_run_dir(out, name or f"{cfg.objective}-{cfg.data.name}"))
-        rundir.save_config(opened[0], cfg)
+        opened.append(rundir.new_run_dir(out, name or f"{cfg.objective}-{cfg.data.name}", cfg))
         return opened[0]
 
     training_loop(cfg, open_run_dir, progress=progress)

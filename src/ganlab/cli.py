@@ -105,7 +105,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
     opened = []
 
     def open_run_dir():
-        path = Path(resume_dir) if resume_dir else rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}")
+        path = Path(resume_dir) if resume_dir else rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
         rundir.save_config(path, cfg)
         click.echo(f"run directory: {path}")
         opened.append(path)

@@ -36,20 +36,31 @@ IDENTITY = "run.json"
 IDENTITY_FORMAT = "ganlab-run"
 
 
-def new_run_dir(root, description):
-    """Create and return root/<next id>-<description>."""
+def new_run_dir(root, description, cfg=None):
+    """Create and return root/<next id>-<description>, holding config.yaml (of `cfg`) and run.json.
+
+    The folder is filled under a hidden temporary name and then renamed into place, so a process
+    killed at any moment leaves either no run directory or one that `--resume` can continue."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", description).strip("-") or "run"
+    tmp = root / f".new-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    if cfg is not None:
+        save_config(tmp, cfg)
+    ensure_identity(tmp)
+    ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
     run_id = max(ids, default=-1) + 1
     while True:  # another process may take the same id: try the next one
         path = root / f"{run_id:05d}-{slug}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            run_id += 1
+        if not path.exists():
+            try:
+                os.rename(tmp, path)  # fails on an existing non-empty folder
+                return path
+            except OSError:
+                if not path.exists():
+                    raise
+        run_id += 1
 
 
 def save_config(run_dir, cfg):
