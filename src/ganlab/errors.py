@@ -6,6 +6,9 @@ sentence naming the input and what was expected. The CLI prints it and exits wit
 """
 
 import difflib
+import re
+
+MESSAGE_LIMIT = 400  # characters of a DataError message: a sentence, not a dump
 
 
 class GanlabError(Exception):
@@ -17,7 +20,14 @@ class ConfigError(GanlabError):
 
 
 class DataError(GanlabError):
-    """A dataset path or file that is missing, truncated or of the wrong format."""
+    """A dataset path or file that is missing, truncated or of the wrong format.
+
+    The message is made one line by construction: it often embeds a file name or a library's
+    exception text (Pillow, numpy, zipfile, pickle), either of which can hold newlines.
+    """
+
+    def __init__(self, message):
+        super().__init__(one_line(message, MESSAGE_LIMIT))
 
 
 class CheckpointError(GanlabError):
@@ -32,3 +42,18 @@ def suggest(name, choices):
     """' (did you mean ...?)' for the close matches of `name` among `choices`, or ''."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+# A repr such as "<_io.BytesIO object at 0x7f...>" says nothing to a user and differs between runs.
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def one_line(text, limit: int = 160) -> str:
+    """`text` on one line of at most `limit` characters: control characters and runs of whitespace
+    become one space, object reprs become "<...>", and an overlong text ends in "...".
+
+    For messages that embed a library's exception text or a name taken from a file.
+    """
+    text = _OBJECT_REPR.sub("<...>", str(text))
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
