@@ -504,6 +504,8 @@ def load_npz(cfg) -> Dataset:
                             f"{len(x)} integer labels")
         labels = torch.from_numpy(y.astype(np.int64))
     if x.ndim == 2 and x.dtype.kind == "f":  # [N, D] points, e.g. a custom toy distribution
-        return Dataset(name="npz", data=torch.from_numpy(x.astype(np.float32)), labels=labels)
+        with np.errstate(over="ignore"):  # beyond float32's range is inf: validate_dataset says so
+            points = x.astype(np.float32)
+        return Dataset(name="npz", data=torch.from_numpy(points), labels=labels)
     images = np.ascontiguousarray(_to_nchw(_to_uint8(x, str(path)), str(path)))
     return Dataset(name="npz", data=torch.from_numpy(images), labels=labels, kind="image")
