@@ -327,7 +327,6 @@ def test_reader_fuzz_long(base, case_name):
 @pytest.mark.parametrize("case_name", list(CASES))
 def test_seed_files_are_valid(base, case_name):
     """The unmutated seeds load: the mutations start from files the readers accept."""
-    global _ARMED
     folder = Path(tempfile.mkdtemp(dir=base))
     case = CASES[case_name]
     for name, raw in {**case["others"], case["target"]: case["encode"](case["seed"])}.items():

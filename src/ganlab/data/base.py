@@ -6,6 +6,7 @@ per-sample Python. Images stay uint8 until they are batched (4x less memory and 
 traffic than float32).
 """
 
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -119,6 +120,25 @@ def validate_dataset(ds: Dataset, source: str) -> Dataset:
             raise DataError(f"{source} has labels in {lo}..{hi}; expected class indices in "
                             f"0..{classes - 1}")
     return ds
+
+
+def check_zip_member(info: zipfile.ZipInfo, archive_size: int, source: str, limit=None):
+    """A DataError when the sizes in a member's header cannot be true for an archive of
+    `archive_size` bytes (or exceed `limit`), checked before zipfile reads or inflates it.
+
+    Used for every zip a reader opens (image archives, .npz).
+    """
+    inflated = info.file_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        possible = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        possible = DEFLATE_RATIO * info.compress_size + 64
+    else:  # bzip2 and lzma expand further; only the archive's own size bounds their input
+        possible = inflated
+    if info.compress_size > archive_size or inflated > possible \
+            or (limit is not None and inflated > limit):
+        raise DataError(f"{source} is corrupt: its zip header declares {inflated} bytes from "
+                        f"{info.compress_size} stored bytes in an archive of {archive_size}")
 
 
 def require_path(path, expected: str) -> Path:

@@ -1,8 +1,9 @@
-"""Image datasets read from disk: MNIST / Fashion-MNIST (IDX), CIFAR-10 (python pickles), any
-folder or .zip of image files, and .npz arrays.
+"""Image datasets read from disk: MNIST / Fashion-MNIST (IDX), CIFAR-10 (python pickles), and any
+folder or .zip of image files (.npz arrays are in ganlab.data.arrays).
 
 Every reader is strict: a truncated, corrupt or foreign file is a DataError that names the file and
-says what was expected, never a reshape error or a silently shorter dataset. Nothing here
+says what was expected, never a reshape error or a silently shorter dataset, and a size declared in a header is checked
+against what the file can hold before it is allocated. Nothing here
 downloads (see ganlab.data.download) and nothing executes code from a data file: CIFAR's pickles
 go through an unpickler that only builds numpy arrays and plain containers.
 """
@@ -25,7 +26,7 @@ import torch
 from PIL import Image, ImageOps
 
 from ganlab.data.base import (DATASETS, DEFLATE_RATIO, MAX_MEMBER_BYTES, MAX_PIXELS, Dataset,
-                              check_split, reason, require_path)
+                              check_split, check_zip_member, reason, require_path)
 from ganlab.errors import ConfigError, DataError
 
 # ---------------------------------------------------------------------------------------------
@@ -358,22 +359,6 @@ def _open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile:
         raise DataError(f"{path} is not a readable zip (truncated or corrupt?): {reason(e)}") from e
 
 
-def check_zip_member(info: zipfile.ZipInfo, archive_size: int, source: str, limit=None):
-    """A DataError when the sizes in a member's header cannot be true for an archive of
-    `archive_size` bytes (or exceed `limit`), checked before zipfile reads or inflates it."""
-    inflated = info.file_size
-    if info.compress_type == zipfile.ZIP_STORED:
-        possible = info.compress_size
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        possible = DEFLATE_RATIO * info.compress_size + 64
-    else:  # bzip2 and lzma expand further; only the archive's own size bounds their input
-        possible = inflated
-    if info.compress_size > archive_size or inflated > possible \
-            or (limit is not None and inflated > limit):
-        raise DataError(f"{source} is corrupt: its zip header declares {inflated} bytes from "
-                        f"{info.compress_size} stored bytes in an archive of {archive_size}")
-
-
 @DATASETS.register("images", "any folder or .zip of png/jpg/jpeg/bmp/webp/gif images in "
                              "data.path, recursive, sorted; resized to data.resolution (64)")
 def load_image_folder(cfg) -> Dataset:
@@ -393,119 +378,3 @@ def load_image_folder(cfg) -> Dataset:
             arrays = list(pool.map(lambda s: _decode(s[1](), s[0], resolution, channels),
                                    sources))
     return Dataset(name="images", data=torch.from_numpy(np.stack(arrays)), kind="image")
-
-
-# ---------------------------------------------------------------------------------------------
-# .npz arrays: x = images (or points), optional y = labels.
-NPZ_HINT = ("an .npz file with array 'x' of images N×H×W, N×H×W×C or N×C×H×W "
-            "(uint8, or float in [0, 1] or [-1, 1]) and optionally 'y' labels [N]")
-
-
-def _read_npy(fp, limit: int, source: str) -> np.ndarray:
-    """One array in the .npy format from `fp`, refused before allocation when it declares more
-    than the `limit` bytes the file can hold, or an object dtype (which needs pickle)."""
-    version = np.lib.format.read_magic(fp)
-    if version not in ((1, 0), (2, 0)):
-        raise ValueError(f"unsupported .npy format version {version}")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
-    shape, fortran, dtype = read_header(fp)
-    if dtype.hasobject:
-        raise DataError(f"{source} is not a readable .npz without pickles: it holds an array of "
-                        f"dtype {dtype}; expected numbers")
-    nbytes = math.prod(shape) * dtype.itemsize
-    if dtype.itemsize == 0 or nbytes > limit:
-        raise DataError(f"{source} is corrupt: it declares an array of shape {shape} and dtype "
-                        f"{dtype} ({nbytes} bytes), more than the file's {limit} bytes hold")
-    buf = bytearray(nbytes)  # writable, so torch.from_numpy needs no copy and warns of nothing
-    view, got = memoryview(buf), 0
-    while got < nbytes:
-        k = fp.readinto(view[got:])
-        if not k:
-            raise DataError(f"{source} is truncated: the array of shape {shape} needs {nbytes} "
-                            f"bytes, found {got}")
-        got += k
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-
-
-def _read_npz(path: Path):
-    """(x, y or None) from an .npz (array 'x', else the first; 'y') or a plain .npy (x only)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh, ExitStack() as stack:
-        magic = fh.read(6)
-        fh.seek(0)
-        if magic == b"\x93NUMPY":
-            return _read_npy(fh, size, str(path)), None
-        if not magic.startswith(b"PK"):
-            raise DataError(f"{path} is neither an .npz (zip) nor an .npy file; expected "
-                            f"{NPZ_HINT}")
-        zf = stack.enter_context(zipfile.ZipFile(fh))
-        arrays = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
-        if not arrays:
-            raise DataError(f"{path} holds no arrays; expected {NPZ_HINT}")
-
-        def read(key):
-            info, source = arrays[key], f"{path}:{key}"
-            check_zip_member(info, size, source)
-            with zf.open(info) as member:
-                return _read_npy(member, info.file_size, source)
-
-        return read("x" if "x" in arrays else next(iter(arrays))), \
-            (read("y") if "y" in arrays else None)
-
-
-def _to_uint8(x: np.ndarray, source: str) -> np.ndarray:
-    if x.dtype == np.uint8:
-        return x
-    if x.dtype.kind in "iub":
-        if x.size and (x.min() < 0 or x.max() > 255):
-            raise DataError(f"{source} has integer pixels outside 0..255; expected {NPZ_HINT}")
-        return x.astype(np.uint8)
-    if x.dtype.kind != "f":
-        raise DataError(f"{source} has dtype {x.dtype}; expected {NPZ_HINT}")
-    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise DataError(f"{source} has NaN or infinite float pixels; expected values in [0, 1] "
-                        f"or [-1, 1]")
-    if lo < -1 - 1e-3 or hi > 1 + 1e-3:
-        raise DataError(f"{source} has float pixels in [{lo:g}, {hi:g}]; expected [0, 1] or [-1, 1]")
-    x = (x.astype(np.float64) + 1) * 127.5 if lo < 0 else x.astype(np.float64) * 255
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-
-def _to_nchw(x: np.ndarray, source: str) -> np.ndarray:
-    if x.ndim == 3:
-        return x[:, None]
-    if x.ndim == 4 and x.shape[-1] in (1, 3):  # channels last, the numpy/PIL convention
-        return x.transpose(0, 3, 1, 2)
-    if x.ndim == 4 and x.shape[1] in (1, 3):
-        return x
-    raise DataError(f"{source} has images of shape {x.shape}; expected {NPZ_HINT}")
-
-
-@DATASETS.register("npz", "arrays from an .npz (or .npy) file in data.path: 'x' images "
-                          "(N×H×W[×C] or N×C×H×W) or float points [N, D], optional 'y' labels")
-def load_npz(cfg) -> Dataset:
-    path = require_path(cfg.path, NPZ_HINT)
-    if path.is_dir():
-        raise DataError(f"data.path: '{path}' is a folder; expected {NPZ_HINT}")
-    try:
-        x, y = _read_npz(path)
-    except DataError:
-        raise
-    except Exception as e:  # a corrupt zip or .npy header, truncated members, CRC errors, ...
-        raise DataError(f"{path} is not a readable .npz without pickles: {reason(e)}") from e
-    if x.ndim == 0:
-        raise DataError(f"{path} holds a single number; expected {NPZ_HINT}")
-    labels = None
-    if y is not None:
-        if y.shape != (len(x),) or y.dtype.kind not in "iu":
-            raise DataError(f"{path}: 'y' has shape {y.shape} and dtype {y.dtype}; expected "
-                            f"{len(x)} integer labels")
-        labels = torch.from_numpy(y.astype(np.int64))
-    if x.ndim == 2 and x.dtype.kind == "f":  # [N, D] points, e.g. a custom toy distribution
-        with np.errstate(over="ignore"):  # beyond float32's range is inf: validate_dataset says so
-            points = x.astype(np.float32)
-        return Dataset(name="npz", data=torch.from_numpy(points), labels=labels)
-    images = np.ascontiguousarray(_to_nchw(_to_uint8(x, str(path)), str(path)))
-    return Dataset(name="npz", data=torch.from_numpy(images), labels=labels, kind="image")
