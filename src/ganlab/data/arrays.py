@@ -6,6 +6,7 @@ refused before anything is read.
 """
 
 import math
+import warnings
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,7 +30,9 @@ def _read_npy(fp, limit: int, source: str) -> np.ndarray:
         raise ValueError(f"unsupported .npy format version {version}")
     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                    else np.lib.format.read_array_header_2_0)
-    shape, fortran, dtype = read_header(fp)
+    with warnings.catch_warnings():  # "created on Python 2": a header numpy still parses
+        warnings.simplefilter("ignore", UserWarning)
+        shape, fortran, dtype = read_header(fp)
     if dtype.hasobject:
         raise DataError(f"{source} is not a readable .npz without pickles: it holds an array of "
                         f"dtype {dtype}; expected numbers")
