@@ -6,6 +6,9 @@ sentence naming the input and what was expected. The CLI prints it and exits wit
 """
 
 import difflib
+import re
+
+MESSAGE_LIMIT = 400  # characters of a DataError message: a sentence, not a dump
 
 
 class GanlabError(Exception):
@@ -17,7 +20,14 @@ class ConfigError(GanlabError):
 
 
 class DataError(GanlabError):
-    """A dataset path or file that is missing, truncated or of the wrong format."""
+    """A dataset path or file that is missing, truncated or of the wrong format.
+
+    The message is made one line by construction: it often embeds a file name or a library's
+    exception text (Pillow, numpy, zipfile, pickle), either of which can hold newlines.
+    """
+
+    def __init__(self, message):
+        super().__init__(one_line(message, MESSAGE_LIMIT))
 
 
 class CheckpointError(GanlabError):
@@ -26,13 +36,6 @@ class CheckpointError(GanlabError):
 
 class DivergenceError(GanlabError):
     """Training produced NaN or infinite losses."""
-
-
-def one_line(message, limit=1000):
-    """`message` as one line: every run of white space (a library's multi-line text passed through)
-    folded to one space, and cut to `limit` characters. The CLI formats every error with it."""
-    text = " ".join(str(message).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def suggest(name, choices):
@@ -45,3 +48,19 @@ def shown(value, limit=60):
     """repr(value) for a message: one line (repr escapes newlines), cut to `limit` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# A repr such as "<_io.BytesIO object at 0x7f...>" says nothing to a user and differs between runs.
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def one_line(text, limit: int = 1000) -> str:
+    """`text` on one line of at most `limit` characters: control characters and runs of whitespace
+    become one space, object reprs become "<...>", and an overlong text ends in "...".
+
+    For messages that embed a library's exception text or a name taken from a file; the CLI
+    formats every error with it (the one place errors are formatted).
+    """
+    text = _OBJECT_REPR.sub("<...>", str(text))
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."

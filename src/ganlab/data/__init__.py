@@ -7,13 +7,21 @@
 Loaders never download; `ganlab.data.download` fetches the known archives for online users.
 """
 
-from ganlab.data.base import DATASETS, Dataset, pad_dataset
-from ganlab.data import toy, embedded, images  # noqa: F401  (they register their datasets)
+from dataclasses import replace
+
+from ganlab.data.base import DATASETS, Dataset, conform_images, pad_dataset, validate_dataset
+from ganlab.data import toy, embedded, images, arrays  # noqa: F401  (they register their datasets)
 
 
 def load_dataset(cfg) -> Dataset:
-    """The dataset named `cfg.name` (a DataConfig), loaded into memory, padded by `cfg.pad`."""
-    return pad_dataset(DATASETS.lookup(cfg.name)(cfg), getattr(cfg, "pad", 0) or 0)
+    """The dataset named `cfg.name` (a DataConfig), loaded into memory and checked (see
+    `validate_dataset`), images resized to `cfg.resolution` and `cfg.channels`, padded by `cfg.pad`.
+    """
+    ds = DATASETS.lookup(cfg.name)(cfg)
+    validate_dataset(ds, f"data.path '{cfg.path}'" if cfg.path else f"dataset {cfg.name!r}")
+    if ds.kind == "image":  # before padding: the pad is added to the requested resolution
+        ds = replace(ds, data=conform_images(ds.data, cfg.resolution, cfg.channels))
+    return pad_dataset(ds, getattr(cfg, "pad", 0) or 0)
 
 
 __all__ = ["DATASETS", "Dataset", "load_dataset"]

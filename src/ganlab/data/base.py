@@ -6,6 +6,7 @@ per-sample Python. Images stay uint8 until they are batched (4x less memory and 
 traffic than float32).
 """
 
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ganlab.errors import ConfigError, DataError, suggest
+from ganlab.errors import ConfigError, DataError, one_line, suggest
 from ganlab.utils.registry import Registry
 
 # name -> loader(cfg: DataConfig) -> Dataset. Re-exported by ganlab.data; defined here so that the
@@ -21,6 +22,15 @@ from ganlab.utils.registry import Registry
 DATASETS = Registry("dataset")
 
 SPLITS = ("train", "test")
+
+# Bounds on what a data file may declare, checked before anything of that size is allocated: a
+# corrupt header (or a decompression bomb) must be refused, not turned into gigabytes of zeros.
+MAX_SIDE = 8192                 # pixels of an image side (8K; FFHQ is 1024)
+MAX_PIXELS = MAX_SIDE ** 2      # pixels of one decoded image
+MAX_CLASSES = 2 ** 16           # label values when the dataset does not state its class count
+MAX_MEMBER_BYTES = 2 ** 30      # bytes of one file read from inside an archive
+# Deflate (gzip, zip, PNG) expands a byte to at most 1032 bytes; a size declared beyond that is a lie.
+DEFLATE_RATIO = 1032
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Dataset:
     kind: str = "points"                    # "points" | "image"
     modes: Optional[torch.Tensor] = None    # [M, D] float64 mode centres (toy mixtures only)
     mode_std: Optional[float] = None        # std of each mixture component (toy mixtures only)
+    num_classes: Optional[int] = None       # labels lie in 0..num_classes-1, when the source says
 
     def __post_init__(self):
         # Catch loader bugs here rather than as a shape error deep inside a network.
@@ -71,6 +82,65 @@ class Dataset:
         return x
 
 
+def reason(e: BaseException) -> str:
+    """A library's exception as a short single line, to end a DataError sentence with."""
+    return one_line(str(e) or type(e).__name__, 160)
+
+
+def validate_dataset(ds: Dataset, source: str) -> Dataset:
+    """`ds` itself, or a DataError naming `source` when its content cannot be trained on.
+
+    The checks every loader would otherwise repeat: at least one sample, no zero-sized or absurd
+    sample shape, finite points (a NaN in the data otherwise surfaces as a diverged loss that
+    blames the learning rate), and labels inside the class range.
+    """
+    if len(ds) == 0:
+        raise DataError(f"{source} holds no samples; expected at least one")
+    if ds.kind == "points" and ds.data.dim() != 2:
+        raise DataError(f"{source} holds points of shape {tuple(ds.data.shape)}; expected [N, D]")
+    if 0 in ds.shape:
+        raise DataError(f"{source} holds samples of shape {ds.shape}, which has no elements; "
+                        f"expected every dimension to be at least 1")
+    if ds.kind == "image":
+        c, h, w = ds.shape
+        if c not in (1, 3) or max(h, w) > MAX_SIDE:
+            raise DataError(f"{source} holds images of shape {ds.shape}; expected 1 or 3 channels "
+                            f"and sides of at most {MAX_SIDE} pixels")
+    else:
+        finite = torch.isfinite(ds.data).all(dim=1)  # [N]
+        if not finite.all():
+            bad = (~finite).nonzero().flatten()
+            raise DataError(f"{source} has {len(bad)} of {len(ds)} points with NaN or infinite "
+                            f"coordinates (the first at row {bad[0].item()}); expected finite "
+                            f"float32 values")
+    if ds.labels is not None:
+        classes = ds.num_classes or MAX_CLASSES
+        lo, hi = ds.labels.min().item(), ds.labels.max().item()
+        if lo < 0 or hi >= classes:
+            raise DataError(f"{source} has labels in {lo}..{hi}; expected class indices in "
+                            f"0..{classes - 1}")
+    return ds
+
+
+def check_zip_member(info: zipfile.ZipInfo, archive_size: int, source: str, limit=None):
+    """A DataError when the sizes in a member's header cannot be true for an archive of
+    `archive_size` bytes (or exceed `limit`), checked before zipfile reads or inflates it.
+
+    Used for every zip a reader opens (image archives, .npz).
+    """
+    inflated = info.file_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        possible = info.compress_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        possible = DEFLATE_RATIO * info.compress_size + 64
+    else:  # bzip2 and lzma expand further; only the archive's own size bounds their input
+        possible = inflated
+    if info.compress_size > archive_size or inflated > possible \
+            or (limit is not None and inflated > limit):
+        raise DataError(f"{source} is corrupt: its zip header declares {inflated} bytes from "
+                        f"{info.compress_size} stored bytes in an archive of {archive_size}")
+
+
 def require_path(path, expected: str) -> Path:
     """`path` as a Path, or a DataError when it is unset or missing.
 
@@ -92,12 +162,13 @@ def check_split(split: str) -> str:
 
 
 def conform_images(x: torch.Tensor, resolution: Optional[int], channels: Optional[int],
-                   chunk: int = 4096) -> torch.Tensor:
+                   chunk_elements: int = 2 ** 26) -> torch.Tensor:
     """uint8 [N, C, H, W] -> uint8 [N, channels, resolution, resolution]; None keeps the native.
 
     Used when a config asks for another size than the files have (e.g. MNIST at 32x32 for a DCGAN
     that halves down to 4x4). Non-square images are resized on their shorter side and centre
-    cropped. Grey from RGB uses ITU-R 601 luma, as Pillow's convert("L") does.
+    cropped. Grey from RGB uses ITU-R 601 luma, as Pillow's convert("L") does. The float32 copy is
+    made in chunks of images of at most `chunk_elements` values in all (256 MB).
     """
     n, c, h, w = x.shape
     if channels is not None and channels not in (1, 3):
@@ -109,16 +180,19 @@ def conform_images(x: torch.Tensor, resolution: Optional[int], channels: Optiona
     resize = resolution is not None and (h, w) != (resolution, resolution)
     if not resize and (channels is None or channels == c):
         return x
+    sh, sw = h, w
+    if resize:
+        s = resolution / min(h, w)
+        sh, sw = max(resolution, round(h * s)), max(resolution, round(w * s))
+    chunk = max(1, chunk_elements // (3 * max(sh * sw, h * w)))
     out = []
-    for part in x.split(chunk):  # bounds the float32 copy to chunk images
+    for part in x.split(chunk):
         y = part.float()
         if channels == 1 and c == 3:
             y = (y * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         elif channels == 3 and c == 1:
             y = y.expand(-1, 3, -1, -1)
         if resize:
-            s = resolution / min(h, w)
-            sh, sw = max(resolution, round(h * s)), max(resolution, round(w * s))
             # antialias=True: a plain bilinear downscale aliases (it samples, not averages).
             y = F.interpolate(y, size=(sh, sw), mode="bilinear", align_corners=False,
                               antialias=True)

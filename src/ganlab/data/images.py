@@ -1,14 +1,16 @@
-"""Image datasets read from disk: MNIST / Fashion-MNIST (IDX), CIFAR-10 (python pickles), any
-folder or .zip of image files, and .npz arrays.
+"""Image datasets read from disk: MNIST / Fashion-MNIST (IDX), CIFAR-10 (python pickles), and any
+folder or .zip of image files (.npz arrays are in ganlab.data.arrays).
 
 Every reader is strict: a truncated, corrupt or foreign file is a DataError that names the file and
-says what was expected, never a reshape error or a silently shorter dataset. Nothing here
+says what was expected, never a reshape error or a silently shorter dataset, and a size declared in a header is checked
+against what the file can hold before it is allocated. Nothing here
 downloads (see ganlab.data.download) and nothing executes code from a data file: CIFAR's pickles
 go through an unpickler that only builds numpy arrays and plain containers.
 """
 
 import gzip
 import io
+import math
 import os
 import pickle
 import struct
@@ -23,8 +25,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from ganlab.data.base import DATASETS, Dataset, check_split, conform_images, require_path
-from ganlab.errors import DataError
+from ganlab.data.base import (DATASETS, DEFLATE_RATIO, MAX_MEMBER_BYTES, MAX_PIXELS, Dataset,
+                              check_split, check_zip_member, reason, require_path)
+from ganlab.errors import ConfigError, DataError
 
 # ---------------------------------------------------------------------------------------------
 # IDX (MNIST, Fashion-MNIST): http://yann.lecun.com/exdb/mnist/ -- a big-endian header
@@ -35,29 +38,50 @@ IDX_HINT = ("the folder holding {name}'s IDX files (train-images-idx3-ubyte[.gz]
             "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])")
 
 
-def read_idx(path: Path, magic: int) -> np.ndarray:
-    """The uint8 array of an IDX file (gzipped when its name ends in .gz), checked byte-exactly."""
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path} is not a readable gzip file (truncated or corrupt?): {e}") from e
+def _idx_dims(head: bytes, path: Path, magic: int) -> tuple:
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(raw) >= 4:  # the magic number first: a wrong file is more likely than a short one
-        (found,) = struct.unpack(">I", raw[:4])
+    if len(head) >= 4:  # the magic number first: a wrong file is more likely than a short one
+        (found,) = struct.unpack(">I", head[:4])
         if found != magic:
             raise DataError(f"{path} is not an IDX {'image' if ndim == 3 else 'label'} file: "
                             f"magic number 0x{found:08x}, expected 0x{magic:08x}")
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated: an IDX header of {header} bytes was expected, "
-                        f"found {len(raw)} bytes")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected, got = int(np.prod(dims)), len(raw) - header
+    if len(head) < 4 + 4 * ndim:
+        raise DataError(f"{path} is truncated: an IDX header of {4 + 4 * ndim} bytes was "
+                        f"expected, found {len(head)} bytes")
+    return struct.unpack(f">{ndim}I", head[4:])
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """The uint8 array of an IDX file (gzipped when its name ends in .gz), checked byte-exactly.
+
+    The size the header declares is checked against what the file can hold before it is read, so
+    a corrupt header is refused rather than decompressed into gigabytes.
+    """
+    header = 4 + 4 * (magic & 0xFF)
+    raw = path.read_bytes()
+    if path.suffix != ".gz":
+        dims = _idx_dims(raw[:header], path, magic)
+        body = memoryview(raw)[header:]
+    else:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                dims = _idx_dims(gz.read(header), path, magic)
+                size = math.prod(dims)
+                if size > DEFLATE_RATIO * len(raw):
+                    raise DataError(f"{path} is corrupt: its header says "
+                                    f"{'×'.join(map(str, dims))} = {size} bytes of data, more than "
+                                    f"a gzip file of {len(raw)} bytes can hold")
+                body = gz.read(size + 1)  # one byte more: trailing data, and the CRC is checked
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{path} is not a readable gzip file (truncated or corrupt?): "
+                            f"{reason(e)}") from e
+    expected, got = math.prod(dims), len(body)
     if got != expected:
         what = "is truncated" if got < expected else "has trailing bytes"
+        found = got if path.suffix != ".gz" or got < expected else "more"
         raise DataError(f"{path} {what}: header says {'×'.join(map(str, dims))} = {expected} "
-                        f"bytes of data, found {got}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+                        f"bytes of data, found {found}")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def _find_idx(folder: Path, stem: str, name: str) -> Path:
@@ -89,8 +113,8 @@ def _idx_loader(name: str, title: str):
             raise DataError(f"data.path: '{cfg.path}' is a file; expected "
                             + IDX_HINT.format(name=title))
         images, labels = load_idx_pair(folder, check_split(cfg.split), title)
-        x = conform_images(torch.from_numpy(images.copy()), cfg.resolution, cfg.channels)
-        return Dataset(name=name, data=x, labels=torch.from_numpy(labels), kind="image")
+        return Dataset(name=name, data=torch.from_numpy(images.copy()),
+                       labels=torch.from_numpy(labels), kind="image", num_classes=10)
     return load
 
 
@@ -126,14 +150,26 @@ def _latin1_encode(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+class _NdarrayType:
+    """Stands for numpy.ndarray in a pickle. An ndarray pickles as _reconstruct(ndarray, (0,), ...)
+    then its bytes, so the class is only needed as that argument: calling ndarray(shape) directly
+    would let a 100-byte file allocate any size."""
+
+
+def _reconstruct(subtype, shape, dtype):
+    if subtype is not _NdarrayType or math.prod(shape) > 1:
+        raise pickle.UnpicklingError("_reconstruct is allowed only as numpy writes it: an empty "
+                                     "ndarray whose bytes follow")
+    return _numpy_attr("multiarray", "_reconstruct")(np.ndarray, shape, dtype)
+
+
 _SAFE_GLOBALS = {
-    **{(f"{m}.multiarray", "_reconstruct"): _numpy_attr("multiarray", "_reconstruct")
-       for m in ("numpy.core", "numpy._core")},
+    **{(f"{m}.multiarray", "_reconstruct"): _reconstruct for m in ("numpy.core", "numpy._core")},
     **{(f"{m}.multiarray", "scalar"): _numpy_attr("multiarray", "scalar")
        for m in ("numpy.core", "numpy._core")},
     **{(f"{m}.numeric", "_frombuffer"): _numpy_attr("numeric", "_frombuffer")
        for m in ("numpy.core", "numpy._core")},
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NdarrayType,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): _latin1_encode,
 }
@@ -155,21 +191,73 @@ def safe_unpickle(raw: bytes, source: str):
         return SafeUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as e:  # any failure of untrusted bytes is the file's fault
         raise DataError(f"{source} is not a valid CIFAR-10 python batch (corrupt, truncated or "
-                        f"unsafe pickle): {e}") from e
+                        f"unsafe pickle): {reason(e)}") from e
 
 
 def _cifar_batch(raw: bytes, source: str):
     d = safe_unpickle(raw, source)
     data = d.get(b"data") if isinstance(d, dict) else None
     labels = d.get(b"labels") if isinstance(d, dict) else None
+    try:  # a list of ints in the real files; anything else a corrupt pickle may hold is refused
+        labels = np.asarray(labels) if isinstance(labels, (list, tuple, np.ndarray)) else None
+    except (ValueError, TypeError, OverflowError):  # ragged or mixed lists
+        labels = None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
-            or data.shape[1] != 3072 or labels is None or len(labels) != len(data):
+            or data.shape[1] != 3072 or labels is None or labels.shape != (len(data),) \
+            or (labels.size and labels.dtype.kind not in "iu"):
         raise DataError(f"{source} is not a CIFAR-10 batch: expected a dict with b'data' uint8 "
-                        f"[n, 3072] and n b'labels'")
-    labels = np.asarray(labels, dtype=np.int64)
+                        f"[n, 3072] and n integer b'labels'")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise DataError(f"{source} has labels outside 0..9")
-    return data.reshape(-1, 3, 32, 32), labels
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _CappedReader:
+    """A read-only stream that refuses any single read of more than `limit` bytes.
+
+    tarfile reads a member, a long name or a pax header in one call of the size its header
+    declares; behind a gzip stream that call allocates the size first, which a corrupt header can
+    set to gigabytes.
+    """
+
+    def __init__(self, f, limit: int):
+        self.f, self.limit = f, limit
+
+    def read(self, n=-1):
+        if n is None or n < 0 or n > self.limit:
+            raise _TooLarge(n)
+        return self.f.read(n)
+
+    def seek(self, *args):
+        return self.f.seek(*args)
+
+    def tell(self):
+        return self.f.tell()
+
+
+def _read_tar_members(path: Path, names) -> dict:
+    """{base name: bytes} of the members of a .tar or .tar.gz named `names` (any folder)."""
+    found = {}
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        gzipped = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        stream = gzip.GzipFile(fileobj=fh) if gzipped else fh
+        limit = min(MAX_MEMBER_BYTES, DEFLATE_RATIO * size if gzipped else size)
+        with tarfile.open(fileobj=_CappedReader(stream, limit), mode="r:") as tar:
+            for member in tar:
+                base = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and base in names and base not in found:
+                    if member.size > limit:
+                        raise _TooLarge(member.size)
+                    found[base] = tar.extractfile(member).read()
+                    if len(found) == len(names):
+                        break  # the rest of a gzip stream need not be decompressed
+    return found
 
 
 def _read_cifar_raw(path: Path, names):
@@ -181,16 +269,14 @@ def _read_cifar_raw(path: Path, names):
         if (path / "cifar-10-python.tar.gz").is_file():
             return _read_cifar_raw(path / "cifar-10-python.tar.gz", names)
         raise DataError(f"data.path: '{path}' has no {', '.join(names)}; expected {CIFAR_HINT}")
-    found = {}
     try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
-                base = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and base in names:
-                    found[base] = tar.extractfile(member).read()
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        found = _read_tar_members(path, names)
+    except _TooLarge as e:
+        raise DataError(f"{path} is corrupt: a header declares {e.args[0]} bytes, more than a "
+                        f"CIFAR-10 tarball's files hold or the file can contain") from e
+    except Exception as e:  # any failure of untrusted bytes (tarfile, gzip, zlib) is the file's
         raise DataError(f"{path} is not a readable CIFAR-10 tarball (truncated or corrupt?): "
-                        f"{e}") from e
+                        f"{reason(e)}") from e
     missing = [n for n in names if n not in found]
     if missing:
         raise DataError(f"{path} has no {', '.join(missing)}; expected {CIFAR_HINT}")
@@ -206,8 +292,7 @@ def load_cifar10(cfg) -> Dataset:
     parts = [_cifar_batch(raw[n], f"{path}:{n}") for n in names]
     x = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    return Dataset(name="cifar10", data=conform_images(x, cfg.resolution, cfg.channels),
-                   labels=y, kind="image")
+    return Dataset(name="cifar10", data=x, labels=y, kind="image", num_classes=10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,13 +302,24 @@ FOLDER_HINT = "a folder or .zip of images (" + ", ".join(sorted(IMAGE_SUFFIXES))
 
 
 def _decode(raw: bytes, source: str, resolution: int, channels: int) -> np.ndarray:
-    """uint8 [channels, resolution, resolution]: shorter side resized, centre cropped."""
+    """uint8 [channels, resolution, resolution]: shorter side resized, centre cropped.
+
+    The size in the header is checked before the pixels are: a lossless coder packs at most
+    8 x 1032 pixels into a byte (1-bit deflate), so a file declaring more is corrupt or a bomb.
+    """
     try:
         with Image.open(io.BytesIO(raw)) as img:
+            w, h = img.size
+            if w * h > min(MAX_PIXELS, 8 * DEFLATE_RATIO * len(raw)):
+                raise DataError(f"{source} declares {w}×{h} pixels, more than a {len(raw)}-byte "
+                                f"image can hold or than {MAX_PIXELS} (corrupt header or "
+                                f"decompression bomb)")
             img = img.convert("RGB" if channels == 3 else "L")  # GIF: the first frame
             img = ImageOps.fit(img, (resolution, resolution), method=Image.LANCZOS)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{source} is not a readable image: {e}") from e
+    except DataError:
+        raise
+    except Exception as e:  # Pillow's decoders raise many types on corrupt bytes
+        raise DataError(f"{source} is not a readable image: {reason(e)}") from e
     a = np.asarray(img, dtype=np.uint8)
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # [H, W, C] -> [C, H, W]
 
@@ -236,19 +332,31 @@ def _image_sources(path: Path, stack: ExitStack):
         return [(str(p), p.read_bytes) for p in files]
     if not zipfile.is_zipfile(path):
         raise DataError(f"data.path: '{path}' is neither a folder nor a zip; expected {FOLDER_HINT}")
-    zf = stack.enter_context(zipfile.ZipFile(path))
-    names = sorted(n for n in zf.namelist() if not n.endswith("/") and not
-                   n.startswith("__MACOSX/") and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
+    zf = _open_zip(path, stack)
+    infos = sorted((i for i in zf.infolist() if not i.filename.endswith("/") and not
+                    i.filename.startswith("__MACOSX/") and
+                    os.path.splitext(i.filename)[1].lower() in IMAGE_SUFFIXES),
+                   key=lambda i: i.filename)
+    size = path.stat().st_size
 
-    def reader(n):
+    def reader(info):
         def read():
+            check_zip_member(info, size, f"{path}:{info.filename}", MAX_MEMBER_BYTES)
             try:
-                return zf.read(n)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
-                raise DataError(f"{path}:{n} cannot be read from the zip: {e}") from e
+                return zf.read(info)
+            except Exception as e:  # zipfile, zlib, bz2, lzma on corrupt bytes
+                raise DataError(f"{path}:{info.filename} cannot be read from the zip: "
+                                f"{reason(e)}") from e
         return read
 
-    return [(f"{path}:{n}", reader(n)) for n in names]
+    return [(f"{path}:{i.filename}", reader(i)) for i in infos]
+
+
+def _open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile:
+    try:
+        return stack.enter_context(zipfile.ZipFile(path))
+    except Exception as e:  # BadZipFile, and what a corrupt central directory makes zipfile raise
+        raise DataError(f"{path} is not a readable zip (truncated or corrupt?): {reason(e)}") from e
 
 
 @DATASETS.register("images", "any folder or .zip of png/jpg/jpeg/bmp/webp/gif images in "
@@ -258,7 +366,8 @@ def load_image_folder(cfg) -> Dataset:
     resolution = cfg.resolution or 64  # files may differ in size, so there is no "native" one
     channels = cfg.channels or 3
     if channels not in (1, 3):
-        raise DataError(f"data.channels: {channels} is not supported; expected 1 (grey) or 3 (RGB)")
+        raise ConfigError(f"data.channels: {channels} is not supported; expected 1 (grey) or 3 "
+                          f"(RGB)")
     with ExitStack() as stack:
         sources = _image_sources(path, stack)
         if not sources:
@@ -269,70 +378,3 @@ def load_image_folder(cfg) -> Dataset:
             arrays = list(pool.map(lambda s: _decode(s[1](), s[0], resolution, channels),
                                    sources))
     return Dataset(name="images", data=torch.from_numpy(np.stack(arrays)), kind="image")
-
-
-# ---------------------------------------------------------------------------------------------
-# .npz arrays: x = images (or points), optional y = labels.
-NPZ_HINT = ("an .npz file with array 'x' of images N×H×W, N×H×W×C or N×C×H×W "
-            "(uint8, or float in [0, 1] or [-1, 1]) and optionally 'y' labels [N]")
-
-
-def _to_uint8(x: np.ndarray, source: str) -> np.ndarray:
-    if x.dtype == np.uint8:
-        return x
-    if x.dtype.kind in "iub":
-        if x.size and (x.min() < 0 or x.max() > 255):
-            raise DataError(f"{source} has integer pixels outside 0..255; expected {NPZ_HINT}")
-        return x.astype(np.uint8)
-    if x.dtype.kind != "f":
-        raise DataError(f"{source} has dtype {x.dtype}; expected {NPZ_HINT}")
-    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1 - 1e-3 or hi > 1 + 1e-3:
-        raise DataError(f"{source} has float pixels in [{lo:g}, {hi:g}]; expected [0, 1] or [-1, 1]")
-    x = (x.astype(np.float64) + 1) * 127.5 if lo < 0 else x.astype(np.float64) * 255
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-
-def _to_nchw(x: np.ndarray, source: str) -> np.ndarray:
-    if x.ndim == 3:
-        return x[:, None]
-    if x.ndim == 4 and x.shape[-1] in (1, 3):  # channels last, the numpy/PIL convention
-        return x.transpose(0, 3, 1, 2)
-    if x.ndim == 4 and x.shape[1] in (1, 3):
-        return x
-    raise DataError(f"{source} has images of shape {x.shape}; expected {NPZ_HINT}")
-
-
-@DATASETS.register("npz", "arrays from an .npz (or .npy) file in data.path: 'x' images "
-                          "(N×H×W[×C] or N×C×H×W) or float points [N, D], optional 'y' labels")
-def load_npz(cfg) -> Dataset:
-    path = require_path(cfg.path, NPZ_HINT)
-    try:
-        # Our own handle: np.load leaks the one it opens when the file is not a valid archive.
-        with open(path, "rb") as fh:
-            f = np.load(fh, allow_pickle=False)
-            if isinstance(f, np.ndarray):  # a plain .npy: images only
-                x, y = f, None
-            else:
-                with f:
-                    if not f.files:
-                        raise DataError(f"{path} holds no arrays; expected {NPZ_HINT}")
-                    x = f["x"] if "x" in f.files else f[f.files[0]]
-                    y = f["y"] if "y" in f.files else None
-    except DataError:
-        raise
-    except Exception as e:  # not a zip, object arrays (need pickle), truncated members, ...
-        raise DataError(f"{path} is not a readable .npz without pickles: {e}") from e
-    if len(x) == 0:
-        raise DataError(f"{path}: the image array is empty")
-    labels = None
-    if y is not None:
-        if y.shape != (len(x),) or y.dtype.kind not in "iu":
-            raise DataError(f"{path}: 'y' has shape {y.shape} and dtype {y.dtype}; expected "
-                            f"{len(x)} integer labels")
-        labels = torch.from_numpy(y.astype(np.int64))
-    if x.ndim == 2 and x.dtype.kind == "f":  # [N, D] points, e.g. a custom toy distribution
-        return Dataset(name="npz", data=torch.from_numpy(x.astype(np.float32)), labels=labels)
-    images = np.ascontiguousarray(_to_nchw(_to_uint8(x, str(path)), str(path)))
-    data = conform_images(torch.from_numpy(images), cfg.resolution, cfg.channels)
-    return Dataset(name="npz", data=data, labels=labels, kind="image")

@@ -47,7 +47,7 @@ def sample_mixture(modes: torch.Tensor, std: float, n: int, seed: int):
 def _mixture(name, modes, std, cfg, labels=True):
     x, component = sample_mixture(modes, std, cfg.n, cfg.seed)
     return Dataset(name=name, data=x, labels=component if labels else None, kind="points",
-                   modes=modes, mode_std=std)
+                   modes=modes, mode_std=std, num_classes=len(modes) if labels else None)
 
 
 @DATASETS.register("ring8", "8 Gaussians at angles 2*pi*k/8 on the unit circle, std 0.01 "
