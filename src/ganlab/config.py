@@ -94,6 +94,8 @@ class Config:
     eval_kimg: Optional[float] = None   # evaluate `metrics` every this many kimg (None = never)
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
+    tensorboard: bool = True            # TensorBoard event files (scalars, sample grids) in
+                                        # RUN_DIR/tensorboard/ beside metrics.jsonl
     max_rollbacks: int = 3              # non-finite losses roll the run back to its last good
                                         # checkpoint this many times (lowering both learning
                                         # rates), then stop it; 0 = stop at the first

@@ -25,6 +25,7 @@ from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
 from ganlab.objectives import build_objective
 from ganlab.report.figures import save_image_grid, save_points_plot
+from ganlab.sinks import open_sinks
 from ganlab.utils.checkpoint import save_checkpoint
 from ganlab.utils.device import select_device
 from ganlab.utils.sampler import IndexSampler
@@ -214,6 +215,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
 
     if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
         save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+    sinks = open_sinks(cfg, run_dir, cur_nimg)  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
 
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
@@ -310,6 +312,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 log_rows = good.get("log_rows", log_rows)
                 rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
                 rundir.append_metrics(run_dir, row)
+                for sink in sinks:
+                    sink.rewind(cur_nimg)
+                    sink.scalars(row)
                 log_rows += 1
                 save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
                 bar.reset(total=total_nimg)
@@ -322,15 +327,22 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 record.update(evaluator(G_eval, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
                 best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
             rundir.append_metrics(run_dir, record)
+            for sink in sinks:
+                sink.scalars(record)
             log_rows += 1
             bar.set_postfix_str(_postfix(record), refresh=False)
 
         # Snapshot.
         if snap_now:
-            save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
+            grid = save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
+            for sink in sinks:
+                sink.image(grid, cur_nimg)
+                sink.flush()  # events before the checkpoint are on disk when it is
             save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
 
     bar.close()
+    for sink in sinks:
+        sink.close()
     if cur_nimg >= total_nimg and state is not None and not record:
         record = (rundir.read_metrics(run_dir) or [{}])[-1]  # already at the requested length
     save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
