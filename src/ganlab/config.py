@@ -94,6 +94,8 @@ class Config:
     eval_kimg: Optional[float] = None   # evaluate `metrics` every this many kimg (None = never)
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
+    augment: Optional[str] = None       # what D sees: a DiffAugment policy applied to reals
+                                        # and fakes, e.g. color,translation,cutout (None = off)
     tensorboard: bool = True            # TensorBoard event files (scalars, sample grids) in
                                         # RUN_DIR/tensorboard/ beside metrics.jsonl
     max_rollbacks: int = 3              # non-finite losses roll the run back to its last good
@@ -409,7 +411,10 @@ def validate(cfg):
     # Imported here: the registries import this module's dataclasses.
     from ganlab.data import DATASETS
     from ganlab.networks import NETWORKS
+    from ganlab.augment import parse_policy
     from ganlab.objectives import build_objective
+
+    parse_policy(cfg.augment)
 
     def require(ok, key, expected):
         if not ok:

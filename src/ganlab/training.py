@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from ganlab import rundir
+from ganlab.augment import augmenting
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.health import RollbackGuard
@@ -148,6 +149,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    D_sees = augmenting(D, cfg.augment, dataset.kind)  # what D sees: D itself, or D after DiffAugment
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
     G_eval = G_ema or G  # the generator that samples and metrics see
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
@@ -249,8 +251,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             with torch.no_grad(), autocast():
                 fake = G(sample_z(cfg.batch_size, cfg, device)).float()
             with autocast():
-                s_r, s_f = D(real).float(), D(fake).float()  # [N], [N]; losses in fp32
-                penalty = objective.penalty(D, real, fake).float().mean() if objective.penalty is not None else 0
+                s_r, s_f = D_sees(real).float(), D_sees(fake).float()  # [N], [N]; losses in fp32
+                penalty = objective.penalty(D_sees, real, fake).float().mean() if objective.penalty is not None else 0
             loss_d = objective.d_loss(s_r, s_f).mean() + penalty
             d_opt.zero_grad(set_to_none=True)
             loss_d.backward()
@@ -270,11 +272,11 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         G.requires_grad_(True)
         D.requires_grad_(False)
         with autocast():
-            s_f = D(G(sample_z(cfg.batch_size, cfg, device))).float()
+            s_f = D_sees(G(sample_z(cfg.batch_size, cfg, device))).float()
         loss_g = objective.g_loss(s_f).mean()
         if objective.g_regularizer is not None:
             with torch.no_grad(), autocast():
-                s_r = D(real).float()
+                s_r = D_sees(real).float()
             loss_g = loss_g + objective.g_regularizer(s_f, s_r)
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
