@@ -204,51 +204,70 @@ def _cli(*args):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _kill_loop(tmp_path, kills, seed):
-    """Train DIVERGING to the end while SIGKILLing it `kills` times at random points; returns
-    (run directory, kills that landed while it trained, rounds)."""
+def _rows(root):
+    dirs = run_dirs(root)
+    return rundir.read_metrics(dirs[0]) if dirs else []  # a torn last line is skipped
+
+
+def _kill_point(proc, root, rng):
+    """Wait for a random kill point: a third of the time a random delay (start-up included), else
+    until 1-6 more rows are logged (2 kimg each, checkpoints every 5 rows), plus a little."""
+    if rng.random() < 1 / 3:
+        time.sleep(rng.uniform(0.3, 3.0))
+        return
+    target = len(_rows(root)) + rng.randint(1, 6)
+    deadline = time.time() + 60
+    while proc.poll() is None and len(_rows(root)) < target and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0, 0.2))
+
+
+def _kill_loop(tmp_path, args, kills, seed):
+    """Train `args` to the end while SIGKILLing it `kills` times at random points; returns
+    (run directory, kimg of the last row logged when each kill landed)."""
     rng = random.Random(seed)
     root = tmp_path / "killed"
-    landed = rounds = 0
-    while True:
-        rounds += 1
-        assert rounds < kills + 10, "the killed run never finished"
+    progress = []
+    for _ in range(kills + 10):
         existing = run_dirs(root)
-        args = ["train", "--resume", existing[0], "--quiet"] if existing else ["train", *DIVERGING, "--out", root]
-        proc = _cli(*args)
-        if landed < kills:
-            time.sleep(rng.uniform(1.5, 7.0))  # start-up takes ~2 s, training ~6 s
+        proc = _cli(*(["train", "--resume", existing[0], "--quiet"] if existing else ["train", *args, "--out", root]))
+        if len(progress) < kills:
+            _kill_point(proc, root, rng)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
-                landed += 1
+                rows = _rows(root)
+                progress.append(rows[-1]["kimg"] if rows else 0.0)
                 continue
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
-        return only_run_dir(root), landed, rounds
+        return only_run_dir(root), progress
+    raise AssertionError("the killed run never finished")
 
 
-def _assert_kills_change_nothing(tmp_path, kills, seed):
+def _assert_kills_change_nothing(tmp_path, args, kills, seed):
     from ganlab.cli import main
 
     with _no_exit():
-        main(["train", *DIVERGING, "--out", str(tmp_path / "ref")])
+        main(["train", *args, "--out", str(tmp_path / "ref")])
     ref = only_run_dir(tmp_path / "ref")
     assert [r["event"] for r in rundir.read_metrics(ref) if "event" in r] == ["rollback"]  # the path is exercised
-    run, landed, rounds = _kill_loop(tmp_path, kills, seed)
-    assert landed == kills
+    run, progress = _kill_loop(tmp_path, args, kills, seed)
+    print(f"kills landed at kimg {progress}")
+    assert len(progress) == kills
     assert history(run) == history(ref)
     assert_same_weights(run / rundir.FINAL, ref / rundir.FINAL)
-    return rounds
+    return progress
 
 
 def test_kill_9_at_random_points_leaves_the_same_run(tmp_path):
-    _assert_kills_change_nothing(tmp_path, kills=3, seed=0)
+    _assert_kills_change_nothing(tmp_path, DIVERGING, kills=3, seed=0)
 
 
 @pytest.mark.slow
 def test_kill_9_twenty_times_leaves_the_same_run(tmp_path):
-    _assert_kills_change_nothing(tmp_path, kills=20, seed=1)
+    progress = _assert_kills_change_nothing(tmp_path, DIVERGING + ["--kimg", "300"], kills=20, seed=1)
+    assert len(set(progress)) >= 8  # kills landed at many points of training
 
 
 # --- Rollback --------------------------------------------------------------------------------------

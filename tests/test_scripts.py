@@ -78,7 +78,17 @@ def check_train_lenet(lines, tmp):
     assert hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest() == shipped["sha256"]
 
 
+def check_augment_ablation(lines, tmp):
+    assert lines[0] == "none seed 0: ok" or lines[0].startswith("none seed 0: ok in "), lines[0]
+    assert lines[2].startswith("| augment | seeds | best fid5k_lenet |"), lines[2]
+    assert re.match(r"\| none \(off\) \| 1 \| [\d.]+ ± 0\.0 \| 0 \|", lines[4]), lines[4]
+    assert re.match(r"\| full \(color,translation,cutout\) \| 1 \|", lines[5]), lines[5]
+
+
 TINY = {
+    "benchmarks/augment_ablation.py": Tiny(["--out", "{tmp}/abl", "--seeds", "0", "--kimg", "0.128", "--eval-every", "0.128",
+                                            "--set", "G.width=8", "--set", "D.width=8", "--set", "metrics=[fid5k_lenet,mnist_score5k]"],
+                                           check_augment_ablation),
     "benchmarks/metrics_speed.py": Tiny(["--dim", "32", "--n", "200", "--repeats", "1"], check_metrics_speed,
                                         env={"GANLAB_INCEPTION_WEIGHTS": None}),
     "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
