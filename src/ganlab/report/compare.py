@@ -47,9 +47,10 @@ def section_table(runs):
     for m in metrics:
         headers += [f"final {m}", f"best {m} (kimg)"]
     rows = [_table_row(r, differ, metrics) for r in runs]
+    objectives = len({r.config.get("objective") for r in runs})
     text = (f"Settings that differ between the runs: {', '.join(every)}"
             + (f" (the first {MAX_COLUMNS} are columns)." if len(every) > MAX_COLUMNS else ".") if every else
-            "The runs share every setting except, perhaps, the objective.")
+            "The runs differ only in the objective." if objectives > 1 else "The runs share every setting.")
     numeric = [h for h in headers if h.startswith(("final", "best")) or h == "kimg"]
     return page.section("Runs", page.para(text, "muted"), page.table(headers, rows, numeric=numeric))
 
@@ -74,10 +75,14 @@ def comparison_panels(runs):
     logy = {k for _, group, log in GROUPS if log for k in group}
     panels = []
     for key in keys:
-        lines = [(r.name, *series(r.rows, key)) for r in runs]
-        best = [(r.name, b[0], b[1]) for r in runs if (b := best_point(r, key))]
+        lines = [(legend_label(r), *series(r.rows, key)) for r in runs]
+        best = [(legend_label(r), b[0], b[1]) for r in runs if (b := best_point(r, key))]
         panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], best=best, logy=key in logy))
     return [p for p in panels if not p.empty]
+
+
+def legend_label(run):
+    return f"{run.name} ({run.config.get('objective')})"
 
 
 def section_curves(runs):
