@@ -22,7 +22,7 @@ TOY = ["--preset", "toy-ring-ns", "--set", "G.width=16", "--set", "D.width=16", 
        "--set", "log_kimg=0.25", "--set", "snapshot_kimg=0.25", "--quiet"]
 IMAGES = ["--preset", "mnist5k-dcgan-ns", "--set", "G.width=8", "--set", "D.width=8", "--kimg", "0.5",
           "--set", "log_kimg=0.125", "--set", "snapshot_kimg=0.25", "--set", "metrics=[fid5k_lenet]",
-          "--eval-every", "0.25", "--quiet"]
+          "--eval-every", "0.5", "--quiet"]  # one evaluation, at the end: best.json
 ROLLBACK = {"event": "rollback", "kimg": 0.5, "nimg": 500, "diverged_kimg": 0.75,
             "problem": "loss_D is nan <img src=x onerror=alert(1)>", "rollbacks": 1, "lr_scale": 0.5}
 

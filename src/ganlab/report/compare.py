@@ -4,7 +4,7 @@ one line per run, and the final sample grids side by side."""
 from pathlib import Path
 
 from ganlab.report import page
-from ganlab.report.html import GROUPS, TITLES, fmt_kimg, objective_text
+from ganlab.report.html import GROUPS, TITLES, objective_text
 from ganlab.report.page import esc
 from ganlab.report.plots import Panel, render
 from ganlab.report.rundata import best_point, lower_is_better, numeric_keys, series
@@ -118,6 +118,6 @@ def section_study(folder):
         text = summary.read_text(errors="replace")
     except OSError:
         text = "(summary.md is unreadable)"
-    figures = [page.figure(png, p.stem, p.name, "curve") for p in sorted(analysis.glob("*.png"))
+    figures = [page.figure(png, p.stem, p.name, "native") for p in sorted(analysis.glob("*.png"))
                if (png := page.png_of(p))]
     return page.section("Study analysis (report/summary.md)", page.pre(text), page.row(figures))

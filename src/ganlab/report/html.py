@@ -91,10 +91,11 @@ def objective_text(cfg):
     return text + (f", n_critic {cfg['n_critic']}" if cfg.get("n_critic") is not None else "")
 
 
-def data_text(data):
+def data_text(data, toy):
     if not isinstance(data, dict):
         return "-"
-    bits = [str(data.get("name"))] + [f"{k} {data[k]}" for k in ("path", "resolution", "channels", "n") if data.get(k) is not None]
+    keys = ("path", "resolution", "channels") + (("n",) if toy else ())  # n: points drawn from a toy mixture
+    bits = [str(data.get("name"))] + [f"{k} {data[k]}" for k in keys if data.get(k) is not None]
     return ", ".join(bits)
 
 
@@ -130,7 +131,7 @@ def section_summary(run):
     wall = run.last.get("time_s")
     pairs = [("description", cfg.get("description")), ("objective", objective_text(cfg)),
              ("generator G", net_text(cfg.get("G"))), ("discriminator D", net_text(cfg.get("D"))),
-             ("latent z", f"{cfg.get('z_dim')}-d {cfg.get('z_prior')}"), ("data", data_text(cfg.get("data"))),
+             ("latent z", f"{cfg.get('z_dim')}-d {cfg.get('z_prior')}"), ("data", data_text(cfg.get("data"), run.is_toy)),
              ("optimisers", f"G {optimizer_text(cfg.get('g_opt'))}; D {optimizer_text(cfg.get('d_opt'))}"),
              ("batch size", cfg.get("batch_size")), ("seed", cfg.get("seed")), ("length", length_text(run)),
              ("wall time", "-" if wall is None else f"{wall:.1f} s"), ("best metric", best_text(run)),
@@ -183,7 +184,8 @@ def run_panels(run):
         if key in grouped:
             continue
         best = best_point(run, key)
-        panels.append(Panel(TITLES.get(key, key), [(key, *series(run.rows, key))], vlines=vlines,
+        lines = [(key, *series(run.rows, key))]
+        panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], vlines=vlines,
                             best=[(key, best[0], best[1])] if best else [],
                             points=[(key, *series(run.evals, key))] if run.evals else []))
     return [p for p in panels if not p.empty]

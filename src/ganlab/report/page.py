@@ -17,11 +17,13 @@ td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-al
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .kv th { width: 160px; }
 .row { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
-figure { margin: 0; display: inline-block; text-align: center; } figcaption { font-size: 12px; color: #555; max-width: 200px; margin: 0 auto; }
+figure { margin: 0; display: inline-block; text-align: center; }
+figcaption { font-size: 12px; color: #555; max-width: 200px; margin: 0 auto; }
 figure.large figcaption { max-width: none; }
 img.thumb { width: 180px; image-rendering: pixelated; border: 1px solid #eee; }
 img.large { width: 520px; max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; }
-img.curve { width: 390px; max-width: 100%; }
+img.curve { width: 390px; max-width: 100%; } img.native { max-width: 100%; }
+figure.native figcaption { max-width: none; }
 .wide { overflow-x: auto; }
 pre { background: #f7f7f7; border: 1px solid #e3e3e3; padding: 8px; overflow: auto; max-height: 420px; font-size: 12px; }
 """

@@ -46,7 +46,7 @@ def render(panel, size=(5.0, 3.0), dpi=90):
 
 def _draw(ax, panel):
     colors = {}
-    for i, (label, xs, ys) in enumerate(panel.lines):
+    for label, xs, ys in panel.lines:
         (line,) = ax.plot(xs, ys, lw=1.2, marker="." if len(xs) < 30 else None, label=label)
         colors[label] = line.get_color()
     for label, xs, ys in panel.points:
