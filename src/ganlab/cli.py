@@ -374,6 +374,28 @@ def list_(kind):
             click.echo(f"{name}  {desc}".rstrip())
 
 
+REPORT_HELP = """Write one self-contained HTML report (images inline, no network, no JavaScript):
+of a run, of a study's trials, or a comparison of several runs.
+
+\b
+Examples:
+  ganlab report runs/00000-demo
+  ganlab report studies/ring
+  ganlab report runs/00001-toy-ring-ns runs/00002-toy-ring-lsgan --out ring.html
+
+Default output: RUN_DIR/report.html, STUDY_DIR/report.html, or ./report.html for several runs.
+"""
+
+
+@cli.command(help=REPORT_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="RUN_DIR|STUDY_DIR [RUN_DIR ...]")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Output HTML file.")
+def report(paths, out_file):
+    from ganlab.report.html import write_report
+
+    click.echo(f"wrote {write_report(paths, out_file)}")
+
+
 def _usage_line(exc):
     """A click usage error as one sentence, with where to read more."""
     ctx = getattr(exc, "ctx", None)

@@ -1,0 +1,123 @@
+"""The report of several runs (or of a study's trials): what differs, how each ended, curves with
+one line per run, and the final sample grids side by side."""
+
+from pathlib import Path
+
+from ganlab.report import page
+from ganlab.report.html import GROUPS, TITLES, objective_text
+from ganlab.report.page import esc
+from ganlab.report.plots import Panel, render
+from ganlab.report.rundata import best_point, lower_is_better, numeric_keys, series
+
+SAME_FOR_ALL = ("description",)  # differs between presets but says nothing a column does not
+MAX_COLUMNS = 8  # differing settings shown as table columns; the sentence above the table names all
+
+
+def compare_page(title, runs, study_dir=None):
+    parts = [f"<h1>{esc(title)}</h1>", page.para(f"{len(runs)} run(s): " + ", ".join(r.name for r in runs), "muted"),
+             section_table(runs), section_curves(runs), section_grids(runs)]
+    if study_dir is not None:
+        parts.append(section_study(Path(study_dir)))
+    return "\n".join(p for p in parts if p)
+
+
+def differing_keys(runs):
+    """Config keys (dotted) whose values differ between the runs, objective first."""
+    flats = [r.flat_config() for r in runs]
+    keys = sorted({k for f in flats for k in f} - set(SAME_FOR_ALL))
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
+    return sorted(differ, key=lambda k: (k != "objective", not k.startswith("objective_args"), k))
+
+
+def metric_keys(runs):
+    """Quantities some run logged that are metrics (have a direction), in first-seen order."""
+    keys = {}
+    for r in runs:
+        for k in numeric_keys(r.rows):
+            if lower_is_better(k) is not None:
+                keys.setdefault(k, None)
+    return list(keys)
+
+
+def section_table(runs):
+    every = [k for k in differing_keys(runs) if k != "objective"]
+    differ = every[:MAX_COLUMNS]
+    metrics = metric_keys(runs)
+    headers = ["run", "objective", *differ, "kimg", "final loss_D", "final loss_G"]
+    for m in metrics:
+        headers += [f"final {m}", f"best {m} (kimg)"]
+    rows = [_table_row(r, differ, metrics) for r in runs]
+    objectives = len({r.config.get("objective") for r in runs})
+    text = (f"Settings that differ between the runs: {', '.join(every)}"
+            + (f" (the first {MAX_COLUMNS} are columns)." if len(every) > MAX_COLUMNS else ".") if every else
+            "The runs differ only in the objective." if objectives > 1 else "The runs share every setting.")
+    numeric = [h for h in headers if h.startswith(("final", "best")) or h == "kimg"]
+    return page.section("Runs", page.para(text, "muted"), page.table(headers, rows, numeric=numeric))
+
+
+def _table_row(run, differ, metrics):
+    flat, last = run.flat_config(), run.last
+    status = "" if run.finished or not run.rows else " (unfinished)"
+    cells = [run.name, objective_text(run.config), *(flat.get(k) for k in differ),
+             f"{last['kimg']:g}{status}" if "kimg" in last else "no metrics yet",
+             last.get("loss_D"), last.get("loss_G")]
+    for m in metrics:
+        best = best_point(run, m)
+        cells += [last.get(m), f"{best[1]:.4g} ({best[0]:g})" if best and best[0] is not None else None]
+    return cells
+
+
+def comparison_panels(runs):
+    """One panel per quantity any run logged: a line per run (a star at each run's best for metrics)."""
+    keys = [k for _, group, _ in GROUPS for k in group]
+    keys += [k for r in runs for k in numeric_keys(r.rows) if k not in keys]
+    keys = list(dict.fromkeys(keys))
+    logy = {k for _, group, log in GROUPS if log for k in group}
+    panels = []
+    for key in keys:
+        lines = [(legend_label(r), *series(r.rows, key)) for r in runs]
+        best = [(legend_label(r), b[0], b[1]) for r in runs if (b := best_point(r, key))]
+        panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], best=best, logy=key in logy))
+    return [p for p in panels if not p.empty]
+
+
+def legend_label(run):
+    return f"{run.name} ({run.config.get('objective')})"
+
+
+def section_curves(runs):
+    if not any(r.rows for r in runs):
+        return page.section("Curves", page.note("no metrics yet in any run"))
+    figures = [page.img(render(p), p.title, "curve") for p in comparison_panels(runs)]
+    return page.section("Curves (one line per run)", page.para("Stars: each run's best value of a metric.", "muted"),
+                        page.row(figures))
+
+
+def section_grids(runs):
+    items = []
+    for r in runs:
+        if not r.grids:
+            items.append(f"<figure>{page.note(f'{r.name}: no samples yet')}</figure>")
+            continue
+        kimg, path = r.grids[-1]
+        png = page.png_of(path, 512)
+        caption = f"{r.name}: {r.config.get('objective')}, {kimg:g} kimg"
+        items.append(page.figure(png, f"final samples of {r.name}", caption, "thumb") if png else
+                     f"<figure>{page.note(f'{r.name}: {path.name} is unreadable')}</figure>")
+    return page.section("Final samples", page.row(items))
+
+
+def section_study(folder):
+    """The study's own analysis (`ganlab study report`), when it has been written."""
+    analysis = folder / "report"
+    summary = analysis / "summary.md"
+    if not summary.is_file():
+        return page.section("Study analysis", page.note(f"no {summary.relative_to(folder)} yet "
+                                                        f"(write it with `ganlab study report {folder.name}`)"))
+    try:
+        text = summary.read_text(errors="replace")
+    except OSError:
+        text = "(summary.md is unreadable)"
+    figures = [page.figure(png, p.stem, p.name, "native") for p in sorted(analysis.glob("*.png"))
+               if (png := page.png_of(p))]
+    return page.section("Study analysis (report/summary.md)", page.pre(text), page.row(figures))
