@@ -4,10 +4,9 @@ one line per run, and the final sample grids side by side."""
 from pathlib import Path
 
 from ganlab.report import page
-from ganlab.report.html import GROUPS, TITLES, objective_text
 from ganlab.report.page import esc
-from ganlab.report.plots import Panel, render
-from ganlab.report.rundata import best_point, lower_is_better, numeric_keys, series
+from ganlab.report.plots import GROUPS, TITLES, Panel, render
+from ganlab.report.rundata import best_point, lower_is_better, numeric_keys, objective_text, series
 
 SAME_FOR_ALL = ("description",)  # differs between presets but says nothing a column does not
 MAX_COLUMNS = 8  # differing settings shown as table columns; the sentence above the table names all

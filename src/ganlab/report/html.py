@@ -15,14 +15,12 @@ from ganlab import rundir
 from ganlab.errors import CheckpointError
 from ganlab.report import page
 from ganlab.report.page import esc
-from ganlab.report.plots import Panel, render
-from ganlab.report.rundata import best_point, is_study_dir, load_run, load_study, null_keys, numeric_keys, series
+from ganlab.report.compare import compare_page
+from ganlab.report.plots import GROUPS, TITLES, Panel, render
+from ganlab.report.rundata import best_point, objective_text, is_study_dir, load_run, load_study, null_keys, numeric_keys, series
 
 REPORT = "report.html"
 STRIP = 6  # grids in the strip over training (evenly spaced, first and last included)
-GROUPS = (("losses", ("loss_D", "loss_G"), False), ("D outputs (raw scores)", ("D_real", "D_fake"), False),
-          ("gradient norms", ("grad_norm_D", "grad_norm_G"), True))
-TITLES = {"modes": "modes captured", "hq": "high-quality share of samples", "rkl": "reverse KL of the mode histogram"}
 
 
 def write_report(paths, out=None):
@@ -43,7 +41,6 @@ def write_report(paths, out=None):
 
 def build(paths):
     """(title, body HTML) for the given run directories / study folders."""
-    from ganlab.report.compare import compare_page
 
     if len(paths) == 1 and is_study_dir(paths[0]):
         name, runs = load_study(paths[0])
@@ -81,14 +78,6 @@ def net_text(net):
     extra = [f"{k}={v}" for k in ("activation", "norm") if (v := net.get(k)) is not None]
     extra += ["spectral norm"] if net.get("spectral_norm") else []
     return f"{net.get('arch')}, width {net.get('width')}, depth {net.get('depth')}" + (f" ({', '.join(extra)})" if extra else "")
-
-
-def objective_text(cfg):
-    args = cfg.get("objective_args") or {}
-    text = str(cfg.get("objective"))
-    if args:
-        text += " (" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
-    return text + (f", n_critic {cfg['n_critic']}" if cfg.get("n_critic") is not None else "")
 
 
 def data_text(data, toy):

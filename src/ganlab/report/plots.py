@@ -5,6 +5,11 @@ from dataclasses import dataclass, field
 
 MAX_LEGEND = 12  # more runs than this: the table names them, the legend would hide the curves
 
+# Curves drawn for every run: (title, keys, log scale); toy metrics' titles.
+GROUPS = (("losses", ("loss_D", "loss_G"), False), ("D outputs (raw scores)", ("D_real", "D_fake"), False),
+          ("gradient norms", ("grad_norm_D", "grad_norm_G"), True))
+TITLES = {"modes": "modes captured", "hq": "high-quality share of samples", "rkl": "reverse KL of the mode histogram"}
+
 
 @dataclass
 class Panel:

@@ -152,3 +152,11 @@ def best_point(run, key):
         return None
     i = min(range(len(ys)), key=lambda j: ys[j] if lower else -ys[j])
     return xs[i], ys[i], "metrics.jsonl"
+
+
+def objective_text(cfg):
+    args = cfg.get("objective_args") or {}
+    text = str(cfg.get("objective"))
+    if args:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
+    return text + (f", n_critic {cfg['n_critic']}" if cfg.get("n_critic") is not None else "")
