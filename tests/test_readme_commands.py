@@ -5,10 +5,11 @@ temporary folder shared by the commands of its code block, in README order, as a
 the block would run them. `shrink` shortens them: a few steps of width-8 nets, one evaluation of
 the primary metric, 2 study trials, at most 2 eval seeds. A run directory that a command names
 but its block did not create (`runs/00002-mnist5k-dcgan-ns`) is a tiny run of the preset of that
-name, trained once per module with evaluation on, copied under the name. ```python blocks run in a
-subprocess (PYTHON_SHRINK edits them). A command that cannot run here is in NOT_RUN with its
-reason, one that takes tens of seconds in SLOW (run by `make test-slow`), one broken by a known bug
-in XFAIL; every other README command runs, so a new example is covered without touching this file.
+name, trained once per module with evaluation on, copied under the name; a user's own file the
+README names (`real.npz`) is made from MNIST-5k (USER_FILES). ```python blocks run in a subprocess.
+A command that cannot run here is in NOT_RUN with its reason, one that takes tens of seconds in
+SLOW (run by `make test-slow`); every other README command runs, so a new example is covered
+without touching this file.
 """
 
 import os
@@ -38,7 +39,6 @@ NOT_RUN = {
     "make demo": "CI runs the make targets themselves; `make` builds .venv from nothing (minutes)",
     "make test": "CI runs the make targets themselves; this test is part of that suite",
     "make bench": "CI runs the make targets themselves; tests/test_scripts.py runs both benchmarks in tiny mode",
-    "ganlab eval --real real.npz --fake fake_folder/": "needs real.npz and fake_folder/, which are the reader's own files",
 }
 # Commands that run only under `make test-slow` (shrunk, still tens of seconds), with the reason.
 SLOW = {
@@ -48,10 +48,21 @@ SLOW = {
     "ganlab study run --preset-study mnist5k-small":
         "4 objectives x 2 DCGAN-28 trials, each evaluated with fid5k_lenet (5,000 samples): ~20 s shrunk",
 }
-# Commands that fail today because of a bug elsewhere: strict xfail, with the bug.
-XFAIL = {}
-# ```python blocks, keyed by their first non-blank line: text replacements that shrink them.
-PYTHON_SHRINK = {}
+
+
+def _mnist5k_npz(path):
+    """The reader's reference images: 1,000 MNIST-5k digits as uint8 [N, 28, 28, 1] under 'x'."""
+    import numpy as np
+
+    from ganlab.config import DataConfig
+    from ganlab.data import load_dataset
+
+    data = load_dataset(DataConfig(name="mnist5k")).data[::5]  # [1000, 1, 28, 28] uint8, all classes
+    np.savez(path, x=data.permute(0, 2, 3, 1).numpy())
+
+
+# Files the README leaves to the reader ("your own images"): made here when a command names them.
+USER_FILES = {"real.npz": _mnist5k_npz}
 
 
 @dataclass
@@ -161,8 +172,6 @@ def param(c):
     marks = []
     if c.text in SLOW:
         marks.append(pytest.mark.slow)
-    if c.text in XFAIL:
-        marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[c.text]))
     return pytest.param(c, id=f"L{c.line}:{c.text[:70]}", marks=marks)
 
 
@@ -201,6 +210,8 @@ def execute(c, workspace, run_cli, monkeypatch):
     monkeypatch.chdir(folder)
     argv = shrink(shlex.split(c.text)[1:])
     for token in argv:
+        if token in USER_FILES and not Path(token).exists():
+            USER_FILES[token](Path(token))
         m = RUN_DIR.fullmatch(token)
         if m and not token.startswith("-") and not Path(token).exists():
             shutil.copytree(tiny_run(workspace, run_cli, m.group("name")), token)
@@ -224,7 +235,7 @@ def run_ganlab(c, workspace, run_cli, monkeypatch):
                 and earlier.index not in done and earlier.text not in NOT_RUN and earlier.text not in SLOW:
             argv, res = execute(earlier, workspace, run_cli, monkeypatch)
             done[earlier.index] = res.code
-    failed = [e.text for e in COMMANDS if e.block == c.block and done.get(e.index, 0) != 0 and e.text not in XFAIL]
+    failed = [e.text for e in COMMANDS if e.block == c.block and done.get(e.index, 0) != 0]
     assert not failed, f"an earlier command of this README block failed: {failed}"
     argv, res = execute(c, workspace, run_cli, monkeypatch)
     done[c.index] = res.code
@@ -233,17 +244,13 @@ def run_ganlab(c, workspace, run_cli, monkeypatch):
 
 def run_python(c, tmp_path):
     source = c.text
-    first = next((line for line in source.splitlines() if line.strip()), "")
-    for old, new in PYTHON_SHRINK.get(first, []):
-        assert old in source, f"PYTHON_SHRINK's {old!r} is no longer in the README block at line {c.line}"
-        source = source.replace(old, new)
     env = dict(os.environ, OMP_NUM_THREADS="1", GANLAB_CACHE=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]))
     try:
         result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True,
                                 text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the python block at README line {c.line} ran over 2 minutes: shrink it in PYTHON_SHRINK")
+        pytest.fail(f"the python block at README line {c.line} ran over 2 minutes: make the README example smaller")
     assert result.returncode == 0, f"python block at README line {c.line}:\n{result.stderr[-3000:]}"
 
 
@@ -262,7 +269,7 @@ def test_readme_command(c, workspace, env, run_cli, monkeypatch, tmp_path):
 def test_every_listed_command_is_in_the_readme():
     keys = {c.text for c in COMMANDS} | {next((x for x in c.text.splitlines() if x.strip()), "")
                                           for c in COMMANDS if c.kind == "python"}
-    for table in (NOT_RUN, SLOW, XFAIL, PYTHON_SHRINK):
+    for table in (NOT_RUN, SLOW):
         stale = sorted(set(table) - keys)
         assert not stale, f"listed here but no longer in README.md (update the table): {stale}"
 

@@ -70,25 +70,12 @@ def assert_same_weights(a, b):
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """Two finished toy runs of different presets, A and B."""
-    from ganlab.cli import main
+    import ganlab
 
     root = tmp_path_factory.mktemp("runs")
-    for preset in ("toy-ring-ns", "toy-grid-ns"):
-        args = ["train", *TOY, "--preset", preset, "--kimg", "0.5", "--set", "snapshot_kimg=0.25", "--out", str(root)]
-        with _no_exit():
-            main(args)
-    a, b = sorted(p for p in root.iterdir() if p.is_dir())
-    return a, b
-
-
-class _no_exit:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if kind is SystemExit and exc.code not in (0, None):
-            raise AssertionError(f"ganlab exited {exc.code}")
-        return kind is SystemExit
+    return tuple(ganlab.train(ganlab.configure(preset, kimg=0.5, snapshot_kimg=0.25, cpu_threads=1,
+                                               **{"G.width": 32, "D.width": 32}), out=root, progress=False)
+                 for preset in ("toy-ring-ns", "toy-grid-ns"))
 
 
 # --- Checkpoint identity ---------------------------------------------------------------------------
@@ -245,11 +232,9 @@ def _kill_loop(tmp_path, args, kills, seed):
     raise AssertionError("the killed run never finished")
 
 
-def _assert_kills_change_nothing(tmp_path, args, kills, seed):
-    from ganlab.cli import main
-
-    with _no_exit():
-        main(["train", *args, "--out", str(tmp_path / "ref")])
+def _assert_kills_change_nothing(run_cli, tmp_path, args, kills, seed):
+    res = run_cli("train", *args, "--out", tmp_path / "ref")
+    assert res.code == 0, res.err
     ref = only_run_dir(tmp_path / "ref")
     assert [r["event"] for r in rundir.read_metrics(ref) if "event" in r] == ["rollback"]  # the path is exercised
     run, progress = _kill_loop(tmp_path, args, kills, seed)
@@ -260,13 +245,13 @@ def _assert_kills_change_nothing(tmp_path, args, kills, seed):
     return progress
 
 
-def test_kill_9_at_random_points_leaves_the_same_run(tmp_path):
-    _assert_kills_change_nothing(tmp_path, DIVERGING, kills=3, seed=0)
+def test_kill_9_at_random_points_leaves_the_same_run(run_cli, tmp_path):
+    _assert_kills_change_nothing(run_cli, tmp_path, DIVERGING, kills=3, seed=0)
 
 
 @pytest.mark.slow
-def test_kill_9_twenty_times_leaves_the_same_run(tmp_path):
-    progress = _assert_kills_change_nothing(tmp_path, DIVERGING + ["--kimg", "300"], kills=20, seed=1)
+def test_kill_9_twenty_times_leaves_the_same_run(run_cli, tmp_path):
+    progress = _assert_kills_change_nothing(run_cli, tmp_path, DIVERGING + ["--kimg", "300"], kills=20, seed=1)
     assert len(set(progress)) >= 8  # kills landed at many points of training
 
 

@@ -105,8 +105,11 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
     opened = []
 
     def open_run_dir():
-        path = Path(resume_dir) if resume_dir else rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
-        rundir.save_config(path, cfg)
+        if resume_dir:
+            path = Path(resume_dir)
+            rundir.save_config(path, cfg)  # the resumed config (a longer kimg, a --force change)
+        else:
+            path = rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
         click.echo(f"run directory: {path}")
         opened.append(path)
         return path
