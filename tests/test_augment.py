@@ -85,3 +85,14 @@ def test_training_with_augmentation_resumes_bit_exactly(run_cli, tmp_path):
     assert res.code == 0  # validated per data at train time, not at parse time
     res = run_cli("train", "--preset", "toy-ring-ns", "--set", "augment=cutout", "--kimg", "0.1", "--quiet", "--out", tmp_path / "c")
     assert res.code == 2 and "points" in res.err and not (tmp_path / "c").exists()
+
+
+def test_brightness_adds_one_offset_per_image_in_half_open_unit_range():
+    from ganlab.augment import brightness
+
+    torch.manual_seed(4)
+    x = torch.rand(500, 3, 4, 4, dtype=torch.float64)
+    shift = brightness(x) - x                                  # [N, C, H, W]
+    per_image = shift.flatten(1)
+    torch.testing.assert_close(per_image, per_image[:, :1].expand_as(per_image))  # one offset per image
+    assert per_image[:, 0].min() >= -0.5 and per_image[:, 0].max() < 0.5 and per_image[:, 0].std() > 0.25

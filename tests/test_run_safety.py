@@ -296,3 +296,15 @@ def test_a_run_directory_appears_only_whole(tmp_path, monkeypatch):
     monkeypatch.undo()
     path = rundir.new_run_dir(tmp_path, "demo", cfg)
     assert path.name == "00000-demo" and (path / rundir.CONFIG).is_file() and rundir.read_identity(path)
+
+
+def test_non_finite_weights_are_a_problem_even_with_finite_losses():
+    from ganlab.health import RollbackGuard
+
+    record = {"loss_D": 1.0, "loss_G": 1.0, "D_real": 0.0, "D_fake": 0.0}
+    net = torch.nn.Linear(2, 2)
+    assert RollbackGuard.problem(record, [net]) is None
+    assert RollbackGuard.problem({**record, "loss_G": float("inf")}, [net]) == "loss_G=inf"
+    with torch.no_grad():
+        net.weight[0, 1] = float("nan")
+    assert RollbackGuard.problem(record, [net]) == "non-finite weights"
