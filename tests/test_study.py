@@ -222,9 +222,18 @@ def running_trial(study, folder, exclude=(), checkpointed_before=None):
             nimg = max((r.get("nimg", 0) for r in rundir.read_metrics(run)), default=0)
         except ValueError:  # a line being written
             continue
-        if (run / "checkpoint-latest.pt").is_file() and 0 < nimg < checkpointed_before:
+        if 0 < nimg < checkpointed_before and _checkpointed_nimg(run) > 0:  # a fresh run checkpoints at 0 too
             return pid, t.user_attrs["cfg_id"]
     return None
+
+
+def _checkpointed_nimg(run):
+    from ganlab.utils.checkpoint import load_checkpoint
+
+    try:
+        return int(load_checkpoint(Path(run) / "checkpoint-latest.pt")["cur_nimg"])
+    except Exception:  # not written yet
+        return 0
 
 
 def _try(fn):
