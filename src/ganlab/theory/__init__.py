@@ -69,7 +69,7 @@ def run_experiment(name, out, quick=False, seed=0):
 
 def _register_all():
     # Each module registers its experiments on import.
-    from ganlab.theory import discriminators, dynamics, divergences  # noqa: F401
+    from ganlab.theory import discriminators, dynamics, divergences, meanmatching  # noqa: F401
 
 
 _register_all()
