@@ -117,7 +117,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
     record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset)
     click.echo(_summary(record, opened[0]))
     best = Path(opened[0]) / rundir.BEST_JSON
-    if cfg.eval_kimg and cfg.metrics and best.is_file():
+    if (cfg.eval_kimg or cfg.eval_at_kimg) and cfg.metrics and best.is_file():
         import json
 
         b = json.loads(best.read_text())
@@ -397,6 +397,54 @@ def report(paths, out_file):
     from ganlab.report.html import write_report
 
     click.echo(f"wrote {write_report(paths, out_file)}")
+
+
+REPRODUCE_HELP = """Run a registered reproduction as a study and write its docs folder: tables (mean ± std over
+seeds, a 95 % interval from three), the published numbers beside ours, figures, the command, the wall
+time and the HTML report of every trial.
+
+\b
+Reproductions:
+  seed-report         the seed report's five GANs on MNIST (1,200 kimg; --quick: 100 kimg)
+  wgan-gp-robustness  NS, LSGAN, WGAN, WGAN-GP x the seven architectures of WGAN-GP's Fig. 2
+  lucic-mnist5k       Lucic et al.'s random search on MNIST-5k (--seeds: trials per objective)
+
+\b
+Examples:
+  ganlab reproduce seed-report --quick                 # docs/reproductions/seed-report/quick/
+  ganlab reproduce seed-report --seeds 3 --workers 2   # docs/reproductions/seed-report/
+  ganlab reproduce wgan-gp-robustness --quick --out /tmp/docs --studies /tmp/studies
+
+Interrupted? Run the same command again: finished trials are kept (the study lives in
+STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that finished.
+"""
+
+
+@cli.command(help=REPRODUCE_HELP)
+@click.argument("name", metavar="NAME")
+@click.option("--quick", is_flag=True, help="The short variant (minutes to an hour on a CPU), written to NAME/quick/.")
+@click.option("--seeds", type=click.IntRange(min=1), help="Seeds per config (default: the reproduction's).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
+@click.option("--out", default="docs/reproductions", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of reproduction docs.")
+@click.option("--studies", default="studies", show_default=True, type=click.Path(file_okay=False),
+              help="Folder of studies (the trials' run directories).")
+@click.option("--storage", metavar="URL", help="Study storage (default sqlite:///STUDIES/NAME/study.db).")
+@click.option("--kimg", type=click.FloatRange(min=0, min_open=True),
+              help="Every run this long instead (eval points and snapshots scaled with it).")
+@click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key in every run (repeatable).")
+def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets):
+    from ganlab.reproduce import REPRODUCTIONS
+    from ganlab.reproduce.run import reproduce as run
+
+    REPRODUCTIONS.lookup(name)
+    overrides = {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in parse_overrides(sets).items()}
+    try:
+        path = run(name, quick, seeds, workers, out, studies, storage, kimg, overrides, log=click.echo)
+    except KeyboardInterrupt:
+        click.echo("\nganlab: interrupted; finished trials are kept: run the same command again to continue", err=True)
+        sys.exit(130)
+    click.echo(f"wrote {path}")
 
 
 def _usage_line(exc):

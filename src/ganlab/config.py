@@ -92,6 +92,8 @@ class Config:
     metrics: List[str] = field(default_factory=list)  # METRICS names for evaluation; the first
                                         # is primary (it picks the `best` checkpoint)
     eval_kimg: Optional[float] = None   # evaluate `metrics` every this many kimg (None = never)
+    eval_at_kimg: List[float] = field(default_factory=list)  # and at these kimg too (e.g. the
+                                        # "epochs" a paper reports: [60, 300, 600, 1200])
     snapshot_kimg: float = 10.0         # sample grid and checkpoint every this many kimg
     grid_n: int = 64                    # samples in each grid (from one fixed z)
     augment: Optional[str] = None       # what D sees: a DiffAugment policy applied to reals
@@ -427,6 +429,10 @@ def validate(cfg):
     NETWORKS.lookup(cfg.G.arch)
     NETWORKS.lookup(cfg.D.arch)
     build_objective(cfg.objective, cfg.objective_args)
+    for point in cfg.eval_at_kimg:
+        if isinstance(point, bool) or not isinstance(point, (int, float)) or not 1e-6 <= point <= 1e9:
+            raise ConfigError(f"eval_at_kimg = {_show(cfg.eval_at_kimg)} holds {point!r}; expected a list of kimg "
+                              f"between 1e-06 and 1e+09, such as [5, 25, 50, 100]")
     if cfg.metrics:
         from ganlab.metrics import METRICS
 

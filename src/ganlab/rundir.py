@@ -114,7 +114,7 @@ def require_run_dir(path, checkpoint=True):
     return path
 
 
-RESUME_FREE_KEYS = ("kimg", "device", "eval_kimg", "metrics")  # they do not change the weights
+RESUME_FREE_KEYS = ("kimg", "device", "eval_kimg", "eval_at_kimg", "metrics")  # they do not change the weights
 
 
 def config_changes(old_cfg, new_cfg):

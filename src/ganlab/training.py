@@ -128,6 +128,18 @@ def _cores():
         return os.cpu_count() or 1
 
 
+def eval_schedule(every_kimg, at_kimg=()):
+    """due(cur_nimg, next_nimg): whether a step from cur to next images shown crosses an eval point,
+    a multiple of `every_kimg` (None: none) or one of `at_kimg`."""
+    every = None if every_kimg is None else max(1, int(round(every_kimg * 1000)))
+    points = sorted(int(round(k * 1000)) for k in at_kimg)
+
+    def due(cur, nxt):
+        return ((every is not None and nxt // every > cur // every)
+                or any(cur < p <= nxt for p in points))
+    return due
+
+
 def _grad_norm(module):
     norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm() if norms else torch.zeros(())
@@ -159,7 +171,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
     evaluator = None
-    if cfg.eval_kimg is not None and cfg.metrics:
+    if (cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics:
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
         evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device)
@@ -197,7 +209,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     total_nimg = int(round(cfg.kimg * 1000))
     log_nimg = max(1, int(round(cfg.log_kimg * 1000)))
     snap_nimg = max(1, int(round(cfg.snapshot_kimg * 1000)))
-    eval_nimg = max(1, int(round((cfg.eval_kimg or 1e12) * 1000)))
+    eval_due = eval_schedule(cfg.eval_kimg, cfg.eval_at_kimg)
     config_yaml = OmegaConf.to_yaml(cfg)
 
     def checkpoint_state():
@@ -240,7 +252,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)
         snap_now = next_nimg // snap_nimg > cur_nimg // snap_nimg or next_nimg >= total_nimg
-        eval_now = evaluator is not None and (next_nimg // eval_nimg > cur_nimg // eval_nimg or next_nimg >= total_nimg)
+        eval_now = evaluator is not None and (eval_due(cur_nimg, next_nimg) or next_nimg >= total_nimg)
         log_now = log_now or eval_now
 
         # D steps.

@@ -17,6 +17,7 @@ from ganlab.errors import CheckpointError
 
 GRID = re.compile(r"samples-kimg(\d+(?:\.\d+)?)\.png$")
 TRIALS = "trials"
+TRIAL_LABEL = "study-trial.json"  # written by ganlab.study.worker (not imported: it pulls in optuna)
 BOOKKEEPING = ("kimg", "nimg", "g_steps", "time_s", "eval", "checkpoint", "seeds")  # not curves
 
 
@@ -55,7 +56,7 @@ def load_run(path, name=None):
     text, config = _read_config(path)
     records = rundir.read_metrics(path)
     run = Run(path=path, name=name or path.name, config=config, config_text=text, best=_read_best(path),
-              grids=_grids(path), finished=(path / rundir.FINAL).is_file())
+              grids=sample_grids(path), finished=(path / rundir.FINAL).is_file())
     for r in records:
         if not isinstance(r, dict):
             continue
@@ -75,7 +76,19 @@ def load_study(path):
     if not trials:
         raise CheckpointError(f"study folder {str(path)!r} has no trial run directories yet; expected "
                               f"{TRIALS}/cfg_XXXX/ folders written by `ganlab study run`")
-    return path.name, [load_run(p) for p in trials]
+    return path.name, [load_run(p, trial_name(p)) for p in trials]
+
+
+def trial_name(path):
+    """cfg_0003 ns s1 (a grid study's config and seed) or cfg_0003 (a random study's trial), from
+    the label its worker wrote."""
+    try:
+        label = json.loads((Path(path) / TRIAL_LABEL).read_text())
+        group, setting = str(label["group"]), label.get("setting") or {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Path(path).name
+    seed = f" s{setting['seed']}" if isinstance(setting, dict) and "seed" in setting and len(setting) == 1 else ""
+    return f"{Path(path).name} {group}{seed}"
 
 
 def _read_config(path):
@@ -101,7 +114,7 @@ def _read_best(path):
     return best if ok else None
 
 
-def _grids(path):
+def sample_grids(path):
     found = [(float(m.group(1)), p) for p in path.glob("samples-kimg*.png") if (m := GRID.search(p.name))]
     return sorted(found)
 

@@ -47,12 +47,17 @@ Examples:
                    --trials 20 --kimg 50 --eval-every 10 --metric fid5k_lenet --workers 2
   ganlab study run --preset-study mnist5k-small --dry-run   # print every trial's setting
   ganlab study run --name ring            # continue a study: its definition is read back from the storage
+  ganlab study run --name table --grid grid.yaml --seeds 3 --workers 2   # a fixed grid of configs x seeds
 
 Every objective gets K trials: trial 0 is the preset's own config, trials 1..K-1 are drawn up front
 from the search space (`wide` or `narrow`, Lucic et al. 2018) with --seed. A trial's score is the
 best value of --metric over its eval points (every --eval-every kimg; default kimg/5). Interrupted
 (Ctrl-C, a killed worker or launcher)? Run the same command again: finished trials are kept,
 killed ones are retried from their last checkpoint, none runs twice.
+
+--grid FILE runs a grid study instead (what `ganlab reproduce` uses): every config of a YAML list
+`configs: [{name: ns, preset: report-gan}, {name: lsgan, preset: report-lsgan, sets: {kimg: 50}}]`
+once per seed (--seeds N: seeds --seed .. --seed+N-1), with the same workers, storage and crash safety.
 """
 
 
@@ -66,14 +71,17 @@ killed ones are retried from their last checkpoint, none runs twice.
 @click.option("--kimg", type=float, help="Run length of every trial (default: the preset's).")
 @click.option("--eval-every", "eval_every", type=float, metavar="KIMG", help="Eval interval (default kimg/5).")
 @click.option("--metric", metavar="NAME", help="Score metric (default: the preset's first metric; rkl for toy data).")
-@click.option("--seed", type=int, help="Seed of the trial settings (default 0).")
+@click.option("--seed", type=int, help="Seed of the trial settings (default 0); with --grid, the first training seed.")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), metavar="FILE.yaml",
+              help="A grid study: the configs of FILE, each trained once per seed.")
+@click.option("--seeds", type=click.IntRange(min=1), metavar="N", help="With --grid: seeds per config (default 1).")
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key in every trial (repeatable).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
 @click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
 @click.option("--dry-run", is_flag=True, help="Print the definition and every trial's setting; run and write nothing.")
-def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_every, metric, seed, sets, workers,
-              storage, out, dry_run):
+def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_every, metric, seed, grid_file, seeds,
+              sets, workers, storage, out, dry_run):
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
     from ganlab.config import parse_overrides
@@ -86,6 +94,8 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
         parsed = parse_overrides(sets)
         args["sets"] = {k: OmegaConf.to_container(v) if isinstance(v, (DictConfig, ListConfig)) else v
                         for k, v in parsed.items()}
+    if grid_file or seeds:
+        return _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run)
     if preset_study:
         given = STUDY_PRESETS.lookup(preset_study)
         if args["sets"] is not None:
@@ -96,6 +106,8 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
         raise ConfigError("ganlab study run needs --name (or --preset-study); expected e.g. --name ring")
     folder, url = _location(name, storage, out)
     existing = existing_definition(name, url, folder)
+    if existing and existing.get("grid"):
+        return _launch(name, existing, workers, storage, out, url, dry_run)
     if existing:
         args = {k: existing.get(k) if v is None else v for k, v in args.items()}
     elif not args["preset"] or not args["objectives"]:
@@ -103,7 +115,33 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
                           f"--preset toy-ring-ns --objectives nonsaturating,wgan-gp")
     defaults = {"space": "wide", "trials": 10, "seed": 0}
     args = {k: defaults.get(k) if v is None else v for k, v in args.items()}
-    definition = make_definition(**args)
+    _launch(name, make_definition(**args), workers, storage, out, url, dry_run)
+
+
+def _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run):
+    from ganlab.study.grid import make_grid_definition, read_grid_file
+    from ganlab.study.launcher import existing_definition
+
+    unused = [f"--{k.replace('_', '-')}" for k in ("preset", "objectives", "space", "trials") if args[k] is not None]
+    if unused:
+        raise ConfigError(f"{', '.join(unused)} do not apply to a grid study; expected the grid file to name each "
+                          f"config's preset and objective")
+    if not name:
+        raise ConfigError("a grid study needs --name; expected e.g. --name table --grid grid.yaml")
+    folder, url = _location(name, storage, out)
+    existing = existing_definition(name, url, folder)
+    if not grid_file:
+        if not existing or not existing.get("grid"):
+            raise ConfigError(f"--seeds needs --grid FILE for study {name!r}, which is not an existing grid study")
+        return _launch(name, existing, workers, storage, out, url, dry_run)
+    definition = make_grid_definition(read_grid_file(grid_file), seeds or 1, args["kimg"], args["eval_every"], (),
+                                      args["metric"], args["seed"] or 0, args["sets"])
+    _launch(name, definition, workers, storage, out, url, dry_run)
+
+
+def _launch(name, definition, workers, storage, out, url, dry_run):
+    from ganlab.study.launcher import run_study, status_lines
+
     if dry_run:
         return _print_plan(name, definition)
     try:
@@ -120,13 +158,18 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
 def _print_plan(name, definition):
     import json
 
-    from ganlab.study.spaces import describe, sample_settings
+    from ganlab.study.grid import group_recipe, group_settings, is_grid
+    from ganlab.study.spaces import describe
 
     click.echo(f"study {name}: " + json.dumps(definition))
     cfg_id = 0
     for objective in definition["objectives"]:
-        click.echo(f"{objective}: {describe(objective, definition['space'])}")
-        for setting in sample_settings(objective, definition["space"], definition["trials"], definition["seed"]):
+        if is_grid(definition):
+            preset, obj, sets = group_recipe(definition, objective)
+            click.echo(f"{objective}: preset {preset}, objective {obj}" + "".join(f", {k}={v}" for k, v in sets.items()))
+        else:
+            click.echo(f"{objective}: {describe(objective, definition['space'])}")
+        for setting in group_settings(definition, objective):
             click.echo(f"  cfg {cfg_id:04d}: " + (", ".join(f"{k}={v}" for k, v in setting.items()) or "the preset's own config"))
             cfg_id += 1
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ganlab.errors import ConfigError
+from ganlab.study.grid import group_settings, is_grid
 from ganlab.study.spaces import SPACES, sample_settings
 from ganlab.study.storage import (DEFINITION_ATTR, cfg_table, definition_difference, enqueue, ganlab_version,
                                   is_lost, load_study, open_storage, quiet_optuna)
@@ -28,7 +29,6 @@ def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval
     before anything is written."""
     from ganlab.config import make_config
     from ganlab.data import load_dataset
-    from ganlab.metrics import METRICS
     from ganlab.objectives import OBJECTIVES
     from ganlab.presets import PRESETS
 
@@ -51,15 +51,7 @@ def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval
         raise ConfigError(f"--kimg {kimg:g} / --eval-every {eval_every:g} is out of range; expected numbers > 0")
     if metric is None:
         metric = "rkl" if dataset.kind == "points" else (sets.get("metrics") or base.get("metrics") or [None])[0]
-        if metric is None:
-            raise ConfigError(f"preset {preset!r} names no metric; expected --metric (see `ganlab list metrics`)")
-    spec = METRICS.lookup(metric)
-    if spec.kind not in STUDY_METRIC_KINDS:
-        raise ConfigError(f"--metric {metric} gives several numbers per eval point; expected an fid, kid, score, "
-                          f"classes or toy metric (e.g. fid5k_lenet, rkl)")
-    if (spec.kind == "toy") != (dataset.kind == "points"):
-        expected = "a toy metric (rkl, modes, hq)" if dataset.kind == "points" else "an image metric such as fid5k_lenet"
-        raise ConfigError(f"--metric {metric} does not fit preset {preset!r}, whose data are {dataset.kind}s; expected {expected}")
+    check_metric(metric, dataset.kind, preset)
     definition = {"preset": preset, "objectives": objectives, "space": space, "trials": int(trials), "kimg": kimg,
                   "eval_every": eval_every, "metric": metric, "seed": int(seed), "sets": sets,
                   "ganlab_version": ganlab_version()}
@@ -67,6 +59,21 @@ def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval
         for setting in sample_settings(objective, space, trials, seed):
             make_config(trial_overrides(definition, objective, setting))
     return definition
+
+
+def check_metric(metric, data_kind, preset):
+    """A ConfigError unless `metric` gives one number per eval point and fits the data."""
+    from ganlab.metrics import METRICS
+
+    if metric is None:
+        raise ConfigError(f"preset {preset!r} names no metric; expected --metric (see `ganlab list metrics`)")
+    spec = METRICS.lookup(metric)
+    if spec.kind not in STUDY_METRIC_KINDS:
+        raise ConfigError(f"--metric {metric} gives several numbers per eval point; expected an fid, kid, score, "
+                          f"classes or toy metric (e.g. fid5k_lenet, rkl)")
+    if (spec.kind == "toy") != (data_kind == "points"):
+        expected = "a toy metric (rkl, modes, hq)" if data_kind == "points" else "an image metric such as fid5k_lenet"
+        raise ConfigError(f"--metric {metric} does not fit preset {preset!r}, whose data are {data_kind}s; expected {expected}")
 
 
 def existing_definition(name, url, folder):
@@ -110,7 +117,7 @@ def create_or_resume(name, url, definition, log=print):
         if row["state"] != "MISSING" and not lost:
             continue
         if objective not in settings:
-            settings[objective] = sample_settings(objective, definition["space"], k, definition["seed"])
+            settings[objective] = group_settings(definition, objective)
         enqueue(study, cfg_id, objective, cfg_id % k, settings[objective][cfg_id % k], len(table),
                 retry_of=row["trial"].number if lost else None)
         enqueued, requeued = enqueued + (not lost), requeued + lost
@@ -180,10 +187,14 @@ def status_lines(study, definition):
 
     table = cfg_table(study, definition)
     lower = METRICS[definition["metric"]].lower_is_better
-    lines = [f"preset {definition['preset']}, {definition['space']} space, {definition['trials']} trials per objective, "
-             f"{definition['kimg']:g} kimg, metric {definition['metric']} ({'lower' if lower else 'higher'} is better, "
-             f"best over eval points every {definition['eval_every']:g} kimg)",
-             f"{'objective':16s} {'complete':>9s} {'running':>8s} {'waiting':>8s} {'failed':>7s}  best"]
+    points = ", ".join(([f"every {definition['eval_every']:g} kimg"] if definition.get("eval_every") else [])
+                       + ([f"at {', '.join(f'{k:g}' for k in definition['eval_at'])} kimg"] if definition.get("eval_at") else []))
+    what = (f"grid of {len(definition['objectives'])} configs x {definition['trials']} seed(s)" if is_grid(definition) else
+            f"preset {definition['preset']}, {definition['space']} space, {definition['trials']} trials per objective")
+    lines = [f"{what}, {definition['kimg']:g} kimg, metric {definition['metric']} ({'lower' if lower else 'higher'} is "
+             f"better, best over eval points {points})",
+             f"{'config' if is_grid(definition) else 'objective':16s} {'complete':>9s} {'running':>8s} {'waiting':>8s} "
+             f"{'failed':>7s}  best"]
     for objective in definition["objectives"]:
         rows = {i: r for i, r in table.items() if r["objective"] == objective}
         count = lambda state: sum(r["state"] == state for r in rows.values())  # noqa: E731

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganlab.study.grid import is_grid
 from ganlab.study.spaces import Fixed, dim_values, is_log, space_for
 from ganlab.study.storage import cfg_table
 
@@ -96,6 +97,8 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if is_grid(definition):
+        return write_grid_summary(study, definition, folder)
     metric, k_max = definition["metric"], definition["trials"]
     sign = 1.0 if METRICS[metric].lower_is_better else -1.0  # the bootstrap minimises sign * score
     word = "min" if sign > 0 else "max"
@@ -220,6 +223,35 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
     if n_inf:
         lines.append(f"- {n_inf} completed trial(s) never produced a value of `{metric}` (e.g. no high-quality sample for `rkl`): "
                      f"they count as the worst score ({'+' if sign > 0 else '-'}inf) in the bootstrap and are not plotted.")
+    path = folder / "summary.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_grid_summary(study, definition, folder):
+    """summary.md of a grid study: per config, the best score of each seed and their mean ± std
+    (with the 95 % interval from three seeds). Returns its path."""
+    from ganlab.metrics import METRICS
+    from ganlab.utils.stats import format_spread
+
+    metric, seeds = definition["metric"], definition["trials"]
+    word = "min" if METRICS[metric].lower_is_better else "max"
+    rows = load_rows(study, definition)
+    table = cfg_table(study, definition)
+    lines = [f"# Grid study {study.study_name}", "",
+             f"{len(definition['objectives'])} configs x {seeds} seed(s) (seeds {definition['seed']}.."
+             f"{definition['seed'] + seeds - 1}), {definition['kimg']:g} kimg each; score = {word} of `{metric}` over "
+             f"the eval points; ganlab {definition['ganlab_version']}.", "",
+             f"| config | preset | objective | {word} {metric}: mean ± std | per seed (at kimg) | completed | failed |",
+             "|---|---|---|---|---|---|---|"]
+    for entry in definition["grid"]:
+        mine = [r for r in rows if r["objective"] == entry["name"]]
+        per_seed = ", ".join(f"{r['value']:.4g} ({'-' if r['score_kimg'] is None else format(r['score_kimg'], 'g')})"
+                             for r in mine)
+        n_fail = sum(r["state"] == "FAIL" and r["objective"] == entry["name"] for r in table.values())
+        lines.append(f"| {entry['name']} | {entry['preset']} | {entry['objective']} | "
+                     f"{format_spread([r['value'] for r in mine])} | {per_seed or '-'} | {len(mine)}/{seeds} | {n_fail} |")
+    lines += ["", "Only completed trials count; `ganlab report` on the study folder shows every trial's curves and samples."]
     path = folder / "summary.md"
     path.write_text("\n".join(lines) + "\n")
     return path

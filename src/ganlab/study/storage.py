@@ -17,7 +17,7 @@ from pathlib import Path
 from ganlab.errors import ConfigError
 
 DEFINITION_ATTR = "ganlab_study"
-DEFINITION_KEYS = ("preset", "objectives", "space", "trials", "kimg", "eval_every", "metric", "seed", "sets",
+DEFINITION_KEYS = ("preset", "objectives", "space", "trials", "kimg", "eval_every", "eval_at", "metric", "seed", "sets", "grid",
                    "ganlab_version")
 HEARTBEAT_ENV, GRACE_ENV = "GANLAB_STUDY_HEARTBEAT", "GANLAB_STUDY_GRACE"
 MAX_RETRY = 2  # automatic retries of a trial whose worker died (heartbeat stale)

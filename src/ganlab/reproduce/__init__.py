@@ -1,0 +1,59 @@
+"""Reproductions: a paper's (or the seed report's) experiment as a study, and its write-up.
+
+`ganlab reproduce NAME [--quick] [--seeds N] [--workers N]` runs the study of a registered
+reproduction (a grid of configs x seeds, or a random search) with the study engine's workers,
+storage and crash safety, then writes docs/reproductions/NAME/ (NAME/quick/ for --quick): README.md
+with the tables (mean ± std over seeds, a 95 % interval from three seeds), the published numbers
+beside ours and how the protocols differ, the figures, the exact command and the wall time, and the
+HTML report of every trial.
+
+A reproduction is registered with its study definition and the sections of its write-up:
+
+    @REPRODUCTIONS.register("name", "what it reproduces")
+    class Name(Reproduction):
+        def definition(self, quick, seeds): ...        # a grid or random study definition
+        def sections(self, results, folder, study): ...  # markdown lines; figures saved in folder
+"""
+
+from ganlab.utils.registry import Registry
+
+REPRODUCTIONS = Registry("reproduction")
+
+
+class Reproduction:
+    """One reproduction; subclasses give the study and the write-up."""
+
+    title = ""
+    source = ""          # the paper or report reproduced, as cited in docs
+    default_seeds = 3
+    quick_seeds = 1
+
+    def __init__(self, kimg=None, sets=None):
+        self.kimg = kimg          # the user's --kimg: every run this long, eval points and snapshots scaled
+        self.sets = dict(sets or {})  # the user's --set, on top of every trial
+
+    def definition(self, quick, seeds):
+        raise NotImplementedError
+
+    def schedule(self, kimg, eval_at=(), eval_every=None, sets=None):
+        """(kimg, eval_at, eval_every, sets) after the user's --kimg and --set: a shorter or longer
+        run keeps its eval points and snapshots at the same fractions of its length."""
+        sets = dict(sets or {})
+        if self.kimg is not None:
+            scale = self.kimg / kimg
+            kimg, eval_at = self.kimg, [k * scale for k in eval_at]
+            eval_every = None if eval_every is None else eval_every * scale
+            if "snapshot_kimg" in sets:
+                sets["snapshot_kimg"] = sets["snapshot_kimg"] * scale
+        return kimg, list(eval_at), eval_every, {**sets, **self.sets}
+
+    def sections(self, results, folder, study):
+        """Markdown lines after the standard header (tables, published numbers, figures, conclusion)."""
+        raise NotImplementedError
+
+
+def _register_all():
+    from ganlab.reproduce import experiments  # noqa: F401  (registers on import)
+
+
+_register_all()

@@ -1,0 +1,220 @@
+"""Run a reproduction's study and write its docs folder (see ganlab.reproduce)."""
+
+import json
+import math
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ganlab.reproduce import REPRODUCTIONS
+from ganlab.utils.stats import format_spread
+
+
+@dataclass
+class Trial:
+    """One trial of the study as the write-up reads it."""
+    cfg_id: int
+    group: str                  # the grid config's name (or the objective of a random study)
+    seed: int                   # the trial's training seed (grid) or setting index (random)
+    state: str                  # COMPLETE, FAIL, RUNNING, WAITING, MISSING
+    run_dir: Path
+    value: float = None         # the study's score (best of its metric over eval points)
+    evals: dict = field(default_factory=dict)   # {metric: {kimg: value}} at the eval points
+    grids: list = field(default_factory=list)   # [(kimg, png path)]
+    time_s: float = None        # training wall time of its run (metrics.jsonl's last time_s)
+    error: str = None
+
+
+@dataclass
+class Results:
+    name: str
+    quick: bool
+    definition: dict
+    trials: list
+
+    def of(self, group, complete=True):
+        return [t for t in self.trials if t.group == group and (t.state == "COMPLETE" or not complete)]
+
+    def values(self, group, metric, kimg):
+        """The metric at eval point `kimg` of every completed trial of `group` (None where missing)."""
+        return [at_point(t.evals.get(metric, {}), kimg) for t in self.of(group)]
+
+    def spread(self, group, metric, kimg, digits=4):
+        return format_spread(self.values(group, metric, kimg), digits)
+
+    @property
+    def eval_points(self):
+        """The kimg of every eval point some trial reached, sorted."""
+        return sorted({k for t in self.trials for series in t.evals.values() for k in series})
+
+
+def at_point(series, kimg):
+    """The value of {kimg: value} at eval point `kimg`: the first evaluation at or after it (an eval
+    point falls inside a training step, and is evaluated at that step's end), or None."""
+    after = [k for k in series if k >= kimg - 1e-9]
+    return series[min(after)] if after else None
+
+
+def study_name(name, quick):
+    return f"reproduce-{name}" + ("-quick" if quick else "")
+
+
+def docs_folder(out, name, quick):
+    return Path(out) / name / "quick" if quick else Path(out) / name
+
+
+def collect(study, definition, folder, name, quick):
+    """Results of the study's trials, read from the storage (state, score) and their run directories."""
+    from ganlab import rundir
+    from ganlab.report.rundata import sample_grids
+    from ganlab.study.storage import cfg_table
+
+    trials = []
+    k = definition["trials"]
+    for cfg_id, row in sorted(cfg_table(study, definition).items()):
+        run_dir = Path(folder) / "trials" / f"cfg_{cfg_id:04d}"
+        index = cfg_id % k
+        seed = definition["seed"] + index if definition.get("grid") else index
+        t = Trial(cfg_id, row["objective"], seed, row["state"], run_dir, value=row["value"], error=row["error"])
+        if run_dir.is_dir():
+            records = rundir.read_metrics(run_dir)
+            for r in records:
+                if not isinstance(r, dict) or r.get("eval") or "nimg" not in r:
+                    continue
+                if "time_s" in r:
+                    t.time_s = r["time_s"]
+                for key, v in r.items():
+                    if key in SKIP or not isinstance(v, (int, float)) or isinstance(v, bool):
+                        continue
+                    if _is_metric(key):
+                        t.evals.setdefault(key, {})[r["nimg"] / 1000] = float(v) if math.isfinite(v) else None
+            t.grids = sample_grids(run_dir)
+        trials.append(t)
+    return Results(name, quick, definition, trials)
+
+
+SKIP = ("kimg", "nimg", "g_steps", "time_s")
+
+
+def _is_metric(key):
+    from ganlab.metrics import METRICS
+
+    return key in METRICS or any(key.startswith(m + "_") for m in METRICS)
+
+
+def command_line(name, quick, seeds, workers, kimg=None, sets=None):
+    parts = ["ganlab", "reproduce", name] + (["--quick"] if quick else []) + ["--seeds", str(seeds)]
+    parts += ["--workers", str(workers)] if workers != 1 else []
+    parts += ["--kimg", f"{kimg:g}"] if kimg is not None else []
+    for k, v in (sets or {}).items():
+        parts += ["--set", f"{k}={json.dumps(v) if not isinstance(v, str) else v}"]
+    return shlex.join(parts)
+
+
+def reproduce(name, quick=False, seeds=None, workers=1, out="docs/reproductions", studies="studies", storage=None,
+              kimg=None, sets=None, log=print):
+    """Run reproduction `name` (continuing its study if it exists) and write its docs; returns the
+    README's path. `kimg` and `sets` change every run (see Reproduction.schedule)."""
+    from ganlab.study.launcher import run_study
+    from ganlab.study.storage import default_url
+
+    rep = REPRODUCTIONS.lookup(name)(kimg, sets)
+    seeds = seeds or (rep.quick_seeds if quick else rep.default_seeds)
+    definition = rep.definition(quick, seeds)
+    sname = study_name(name, quick)
+    folder = Path(studies) / sname
+    folder.mkdir(parents=True, exist_ok=True)
+    url = storage or default_url(folder)
+    start = time.time()
+    study = run_study(sname, studies, url, definition, workers, log=log)
+    wall = time.time() - start
+    return write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out)
+
+
+def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out):
+    from ganlab.report.html import write_report
+
+    results = collect(study, definition, folder, name, quick)
+    docs = docs_folder(out, name, quick)
+    docs.mkdir(parents=True, exist_ok=True)
+    done = [t for t in results.trials if t.state == "COMPLETE"]
+    train_s = sum(t.time_s or 0 for t in done)
+    cmd = command_line(name, quick, seeds, workers, rep.kimg, rep.sets)
+    lines = [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
+             f"Reproduces: {rep.source}", "",
+             f"Command: `{cmd}` (the study `{study_name(name, quick)}` under `studies/`; run it again to continue "
+             f"an interrupted one).", "",
+             f"Trials: {len(done)} of {len(results.trials)} complete"
+             + (f", {len(results.trials) - len(done)} not (see `ganlab study status {study_name(name, quick)}`)"
+                if len(done) < len(results.trials) else "")
+             + f". Training time of the completed trials: {train_s / 60:.1f} min in total; this invocation took "
+               f"{wall / 60:.1f} min of wall time with {workers} worker(s) on {os.cpu_count()} CPU core(s)"
+             + (" (it found trials already finished)" if wall < 0.5 * train_s / max(1, workers) else "") + ".", ""]
+    lines += rep.sections(results, docs, study)
+    report = write_report([folder], docs / "report.html")
+    lines += ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
+                  f"{folder}`; {report.stat().st_size / 1e6:.1f} MB, self-contained)."]
+    readme = docs / "README.md"
+    tmp = docs / ".README.md.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, readme)
+    (docs / "results.json").write_text(json.dumps(
+        {"command": cmd, "wall_s": round(wall, 1), "train_s": round(train_s, 1), "definition": definition,
+         "trials": [{"cfg_id": t.cfg_id, "config": t.group, "seed": t.seed, "state": t.state, "score": t.value,
+                     "time_s": t.time_s, "evals": {m: {f"{k:g}": v for k, v in s.items()} for m, s in t.evals.items()},
+                     "error": t.error} for t in results.trials]}, indent=1, sort_keys=True) + "\n")
+    return readme
+
+
+# --- Helpers for the write-ups ----------------------------------------------------------------------
+
+def metric_table(results, metric, points, labels=None, groups=None, digits=4):
+    """Markdown: one row per config, one column per eval point (mean ± std over seeds)."""
+    groups = groups or results.definition["objectives"]
+    labels = labels or [f"{k:g} kimg" for k in points]
+    lines = [f"| config | seeds | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(points)]
+    for g in groups:
+        n = len(results.of(g))
+        lines.append(f"| {g} | {n} | " + " | ".join(results.spread(g, metric, k, digits) for k in points) + " |")
+    return lines
+
+
+def nearest_grid(trial, kimg):
+    """The trial's sample grid closest to `kimg` at or before it (or the first after), or None."""
+    if not trial.grids:
+        return None
+    before = [g for g in trial.grids if g[0] <= kimg + 1e-6]
+    return (before[-1] if before else trial.grids[0])[1]
+
+
+def sample_figure(rows, path, col_labels, row_labels, size=2.2):
+    """A figure of sample grids: rows x columns of PNG paths (None: an empty cell), saved at `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    nr, nc = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(nr, nc, figsize=(size * nc + 1.2, size * nr + 0.4), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(nc):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            png = row[j] if j < len(row) else None
+            if png is not None:
+                with Image.open(png) as im:
+                    ax.imshow(im.convert("RGB"))
+            else:
+                ax.text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            if i == 0:
+                ax.set_title(col_labels[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(row_labels[i], fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,221 @@
+"""Grid studies (ganlab.study.grid): fixed configs x seeds through the study engine, the eval
+schedule at listed kimg, and the reproduction write-ups (ganlab.reproduce)."""
+
+import json
+import math
+
+import pytest
+
+from ganlab.errors import ConfigError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+GRID = """configs:
+  - {name: ns, preset: toy-ring-ns}
+  - {name: lsgan, preset: toy-ring-ns, objective: lsgan, sets: {G.width: 32}}
+"""
+
+
+def test_eval_schedule_crosses_every_interval_and_listed_point():
+    from ganlab.training import eval_schedule
+
+    due = eval_schedule(None, [5, 25])
+    steps = [(i * 64, (i + 1) * 64) for i in range(500)]  # batch 64 up to 32 kimg
+    hits = [nxt for cur, nxt in steps if due(cur, nxt)]
+    assert hits == [5056, 25024]  # the first step ending at or past 5,000 and 25,000 images
+    due = eval_schedule(10, [5])
+    assert [nxt for cur, nxt in steps if due(cur, nxt)] == [5056, 10048, 20032, 30016]
+    assert not any(eval_schedule(None, [])(c, n) for c, n in steps)
+
+
+def test_eval_at_kimg_is_validated():
+    from ganlab.config import make_config
+
+    assert make_config({"eval_at_kimg": [1, 2.5]}).eval_at_kimg == [1.0, 2.5]
+    for bad in ([0], [-1], ["x"], [True]):
+        with pytest.raises(ConfigError, match="eval_at_kimg"):
+            make_config({"eval_at_kimg": bad})
+
+
+def test_training_evaluates_at_listed_points(tmp_path):
+    from ganlab.config import make_config
+    from ganlab.rundir import read_metrics
+    from ganlab.training import training_loop
+
+    cfg = make_config({"data.name": "mnist5k", "G.arch": "dcgan", "D.arch": "dcgan", "G.width": 8, "D.width": 8,
+                       "batch_size": 64, "kimg": 0.384, "log_kimg": 10, "snapshot_kimg": 10, "tensorboard": False,
+                       "metrics": ["classes5k_lenet"], "eval_at_kimg": [0.1, 0.2]})
+    training_loop(cfg, tmp_path, progress=False)
+    evals = [r["nimg"] for r in read_metrics(tmp_path) if "classes5k_lenet" in r]
+    assert evals == [128, 256, 384]  # 0.1 and 0.2 kimg, each at the end of the step crossing it; then the end
+
+
+def grid_file(tmp_path, text=GRID):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_grid_study_runs_every_config_once_per_seed(tmp_path, run_cli):
+    path = grid_file(tmp_path)
+    args = ["study", "run", "--name", "g", "--grid", path, "--seeds", 2, "--kimg", 5, "--eval-every", 2.5,
+            "--out", tmp_path / "studies"]
+    r = run_cli(*args)
+    assert r.code == 0, r.err
+    assert "grid of 2 configs x 2 seed(s)" in r.out
+    trials = sorted((tmp_path / "studies" / "g" / "trials").iterdir())
+    assert [t.name for t in trials] == [f"cfg_{i:04d}" for i in range(4)]
+    labels = [json.loads((t / "study-trial.json").read_text()) for t in trials]
+    assert [(lb["group"], lb["setting"]) for lb in labels] == [("ns", {"seed": 0}), ("ns", {"seed": 1}),
+                                                                ("lsgan", {"seed": 0}), ("lsgan", {"seed": 1})]
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(trials[3] / "config.yaml")
+    assert (cfg.objective, cfg.seed, cfg.G.width, cfg.kimg) == ("lsgan", 1, 32, 5.0)
+    # Again: nothing new runs, the definition is read back.
+    r = run_cli(*args)
+    assert r.code == 0 and "4 of 4 finished" in r.out and "cfg 0000 ns:" not in r.out
+    r = run_cli("study", "report", "g", "--out", tmp_path / "studies")
+    assert r.code == 0, r.err
+    summary = (tmp_path / "studies" / "g" / "report" / "summary.md").read_text()
+    assert "| ns | toy-ring-ns | nonsaturating |" in summary and "| 2/2 | 0 |" in summary
+    # The HTML report names each trial by its config and seed.
+    from ganlab.report.rundata import load_study
+
+    names = [run.name for run in load_study(tmp_path / "studies" / "g")[1]]
+    assert names == ["cfg_0000 ns s0", "cfg_0001 ns s1", "cfg_0002 lsgan s0", "cfg_0003 lsgan s1"]
+
+
+def test_grid_study_refuses_a_changed_grid(tmp_path, run_cli):
+    path = grid_file(tmp_path)
+    base = ["study", "run", "--name", "g", "--grid", path, "--kimg", 1, "--out", tmp_path / "studies", "--dry-run"]
+    r = run_cli(*base)
+    assert r.code == 0 and "cfg 0001: seed=0" in r.out
+    assert run_cli("study", "run", "--name", "g", "--grid", path, "--kimg", 1, "--out", tmp_path / "studies").code == 0
+    r = run_cli("study", "run", "--name", "g", "--grid", path, "--kimg", 2, "--out", tmp_path / "studies")
+    assert r.code == 2 and "another definition" in r.err and "kimg" in r.err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("configs: []", "has no configs"),
+    ("configs: [{name: a}]", "expected a mapping with name and preset"),
+    ("configs: [{name: a, preset: toy-ring-ns}, {name: a, preset: toy-ring-ns}]", "names config 'a' twice"),
+    ("configs: [{name: a, preset: nope}]", "unknown preset"),
+    ("configs: [{name: a, preset: toy-ring-ns, objective: nope}]", "unknown objective"),
+    ("configs: [{name: a, preset: toy-ring-ns, colour: red}]", "unknown key(s) colour"),
+    ("configs: [{name: '<b>', preset: toy-ring-ns}]", "is not usable"),
+    ("configs: [{name: a, preset: toy-ring-ns, sets: {G.width: -3}}]", "G.width"),
+    ("nothing: 1", "has no `configs:` list"),
+    ("configs: [unclosed", "is not valid YAML"),
+    ("configs: !!python/object:os.system {}", "is not valid YAML"),
+])
+def test_bad_grid_files_get_one_sentence(tmp_path, run_cli, text, message):
+    r = run_cli("study", "run", "--name", "g", "--grid", grid_file(tmp_path, text), "--out", tmp_path / "studies")
+    assert r.code == 2 and message in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert not (tmp_path / "studies" / "g").exists()
+
+
+def test_grid_options_that_do_not_apply(tmp_path, run_cli):
+    r = run_cli("study", "run", "--name", "g", "--grid", grid_file(tmp_path), "--trials", 3, "--out", tmp_path)
+    assert r.code == 2 and "--trials do not apply to a grid study" in r.err
+    r = run_cli("study", "run", "--name", "g", "--seeds", 3, "--out", tmp_path)
+    assert r.code == 2 and "--seeds needs --grid FILE" in r.err
+
+
+# --- Statistics and write-ups ------------------------------------------------------------------------
+
+def test_mean_spread_against_scipy():
+    from scipy import stats
+
+    from ganlab.utils.stats import format_spread, mean_spread
+
+    xs = [392.0, 529.0, 634.0, 480.5]
+    mean, std, n, ci = mean_spread(xs + [None, math.nan])
+    assert n == 4 and mean == pytest.approx(sum(xs) / 4) and std == pytest.approx(stats.tstd(xs))
+    lo, hi = stats.t.interval(0.95, 3, loc=mean, scale=stats.sem(xs))
+    assert ci == pytest.approx((hi - lo) / 2)
+    assert mean_spread([3.0]) == (3.0, None, 1, None)
+    assert mean_spread([1.0, 3.0])[3] is None  # two seeds: no interval
+    assert format_spread([]) == "-" and format_spread([2.0, 4.0]) == "3 ± 1.414"
+    assert "[95 % ±" in format_spread(xs)
+
+
+def _fake_results(definition, groups, quick, png, value=lambda g, s: 100.0 + s):
+    from ganlab.reproduce.run import Results, Trial
+
+    trials = []
+    for i, g in enumerate(groups):
+        for s in range(definition["trials"]):
+            points = definition.get("eval_at") or [definition["kimg"] / 2, definition["kimg"]]
+            evals = {m: {k + 0.05: value(g, s) - j for j, k in enumerate(points)}
+                     for m in ("fid5k_lenet", "mnist_score5k", "classes5k_lenet")}
+            trials.append(Trial(i, g, s, "COMPLETE", png.parent, value=value(g, s), evals=evals,
+                                grids=[(points[-1], png)], time_s=1.0))
+    return Results("x", quick, definition, trials)
+
+
+@pytest.fixture
+def png(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "samples-kimg10.png"
+    Image.new("L", (30, 30), 128).save(path)
+    return path
+
+
+def test_robustness_write_up(tmp_path, png):
+    from ganlab.reproduce import REPRODUCTIONS
+
+    rep = REPRODUCTIONS.lookup("wgan-gp-robustness")()
+    definition = rep.definition(True, 2)
+    assert len(definition["grid"]) == 28 and definition["trials"] == 2 and definition["kimg"] == 10
+    by_name = {e["name"]: e for e in definition["grid"]}
+    assert by_name["7-wgan"]["sets"]["G.width"] == 16 and by_name["3-lsgan"]["objective"] == "lsgan"
+    value = lambda g, s: 50.0 if g.endswith("wgan-gp") else 200.0 + s  # noqa: E731
+    lines = rep.sections(_fake_results(definition, definition["objectives"], True, png, value), tmp_path)
+    text = "\n".join(lines)
+    assert "| (1) DCGAN G and D | 199.5 ± 0.7071 |" in text  # NS's final values 199, 200 over two seeds
+    assert "WGAN-GP in 7 of 7 settings" in text
+    assert (tmp_path / "samples.png").is_file()
+
+
+def test_seed_report_write_up_compares_honestly(tmp_path, png):
+    from ganlab.reproduce import REPRODUCTIONS
+
+    rep = REPRODUCTIONS.lookup("seed-report")(kimg=2.0)
+    definition = rep.definition(True, 3)
+    assert definition["eval_at"] == [0.1, 0.5, 1.0, 2.0] and definition["sets"]["snapshot_kimg"] == 0.1
+    value = lambda g, s: (300.0 if g == "lsgan-mm" else 310.0) + 20 * s  # noqa: E731  overlapping seeds
+    results = _fake_results(definition, definition["objectives"], True, png, value)
+    text = "\n".join(rep.sections(results, tmp_path))
+    assert "the 95 % intervals overlap: no difference is shown" in text
+    assert "| gan | 3 | 330 ± 20 [95 % ± 49.68] |" in text  # epoch 1: values 310, 330, 350
+    assert "closed_form_rescaling_lambda_1 | 5 | 5.0 | yes" in text
+    assert (tmp_path / "samples.png").is_file() and (tmp_path / "lsgan-vs-mm.png").is_file()
+
+
+def test_reproduce_end_to_end_tiny(tmp_path, run_cli):
+    r = run_cli("reproduce", "seed-report", "--quick", "--kimg", 0.064, "--set", "G.width=8", "--set", "D.width=8",
+                "--set", "metrics=[fid5k_lenet]", "--out", tmp_path / "docs", "--studies", tmp_path / "studies")
+    assert r.code == 0, r.err
+    docs = tmp_path / "docs" / "seed-report" / "quick"
+    readme = (docs / "README.md").read_text()
+    assert "Trials: 5 of 5 complete" in readme and "--kimg 0.064" in readme
+    assert "| lsgan-mm | 1 |" in readme
+    for name in ("samples.png", "lsgan-vs-mm.png", "report.html", "results.json"):
+        assert (docs / name).is_file()
+    results = json.loads((docs / "results.json").read_text())
+    assert [t["state"] for t in results["trials"]] == ["COMPLETE"] * 5
+    assert "cfg_0004 lsgan-mm s0" in (docs / "report.html").read_text()
+
+
+def test_reproduce_rejects_unknown_names(run_cli, tmp_path):
+    r = run_cli("reproduce", "nope", "--out", tmp_path)
+    assert r.code == 2 and "unknown reproduction 'nope'" in r.err
+
+
+def test_lucic_definition_is_the_narrow_space():
+    from ganlab.reproduce import REPRODUCTIONS
+
+    d = REPRODUCTIONS.lookup("lucic-mnist5k")().definition(True, 2)
+    assert d["space"] == "narrow" and d["trials"] == 2 and len(d["objectives"]) == 7 and d["eval_every"] == 2.5
