@@ -45,6 +45,9 @@ SLOW = {
     "ganlab eval runs/00002-mnist5k-dcgan-ns --seeds 3":
         "two evaluations of 5,000 samples (the count is the metric's protocol; it cannot shrink); "
         "tests/test_eval.py runs --seeds 2 by default",
+    "ganlab reproduce wgan-gp-robustness --quick":
+        "28 configs, each a one-step run evaluated with fid5k_lenet (5,000 samples): minutes even shrunk; "
+        "tests/test_grid_study.py checks its definition and write-up",
     "ganlab study run --preset-study mnist5k-small":
         "4 objectives x 2 DCGAN-28 trials, each evaluated with fid5k_lenet (5,000 samples): ~20 s shrunk",
 }
@@ -62,7 +65,13 @@ def _mnist5k_npz(path):
 
 
 # Files the README leaves to the reader ("your own images"): made here when a command names them.
-USER_FILES = {"real.npz": _mnist5k_npz}
+def _grid_yaml(path):
+    """The reader's grid of configs: two toy configs."""
+    path.write_text("configs:\n  - {name: ns, preset: toy-ring-ns}\n"
+                    "  - {name: lsgan, preset: toy-ring-ns, objective: lsgan}\n")
+
+
+USER_FILES = {"real.npz": _mnist5k_npz, "grid.yaml": _grid_yaml}
 
 
 @dataclass
@@ -148,6 +157,10 @@ def shrink(argv):
         for name, value in (("--trials", 2), ("--kimg", TINY_KIMG), ("--eval-every", TINY_KIMG), ("--workers", 1)):
             argv = set_option(argv, name, value)
         return argv + SMALL_NETS
+    if argv[:2] == ["study", "run"] and "--grid" in argv:
+        return set_option(set_option(argv, "--kimg", TINY_KIMG), "--workers", 1)
+    if argv[:1] == ["reproduce"]:  # every run one step of width-8 nets, evaluated once on the primary metric
+        return argv + ["--kimg", "0.064", "--set", "metrics=[fid5k_lenet]"] + SMALL_NETS
     if argv[:1] == ["eval"] and "--seeds" in argv:
         return set_option(argv, "--seeds", min(int(argv[argv.index("--seeds") + 1]), MAX_EVAL_SEEDS))
     return argv
