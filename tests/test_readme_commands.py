@@ -45,6 +45,9 @@ SLOW = {
     "ganlab eval runs/00002-mnist5k-dcgan-ns --seeds 3":
         "two evaluations of 5,000 samples (the count is the metric's protocol; it cannot shrink); "
         "tests/test_eval.py runs --seeds 2 by default",
+    "ganlab reproduce seed-report --quick":
+        "five runs, each evaluated with fid5k_lenet: ~30 s shrunk; tests/test_grid_study.py runs the same "
+        "command shrunk by default and checks what it writes",
     "ganlab reproduce wgan-gp-robustness --quick":
         "28 configs, each a one-step run evaluated with fid5k_lenet (5,000 samples): minutes even shrunk; "
         "tests/test_grid_study.py checks its definition and write-up",
