@@ -85,6 +85,26 @@ def check_augment_ablation(lines, tmp):
     assert re.match(r"\| full \(color,translation,cutout\) \| 1 \|", lines[5]), lines[5]
 
 
+def prepare_demo_runs(tmp, run_cli):
+    """Two seeds of a width-8 mnist5k run, evaluated at 0.128 kimg, laid out as demo_table.py's docstring has them."""
+    for seed in (0, 1):
+        res = run_cli("train", "--preset", "mnist5k", "--seed", seed, "--kimg", "0.128", "--eval-every", "0.128",
+                      "--quiet", "--set", "G.width=8", "--set", "D.width=8", "--set", "cpu_threads=1",
+                      "--set", "metrics=[fid5k_lenet,mnist_score5k]", "--out", tmp / "demo-runs" / f"mnist5k-{seed}")
+        assert res.code == 0, res.err
+
+
+def check_demo_table(lines, tmp):
+    assert lines[0].startswith("| run | kimg | seeds | fid5k_lenet | mnist_score5k |"), lines[0]
+    assert re.match(r"\| mnist5k \| 0\.128 \| 2 \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| s0 [\d.]+ / [\d.]+, s1 ", lines[2]), lines[2]
+    assert len(lines) == 4, lines  # 1 kimg x 1 preset (0.5 kimg was never evaluated), then the reference
+    ref = re.match(r"\| MNIST-5k itself .* \| 3 splits \| ([\d.]+) ± [\d.]+ \| ([\d.]+) \|", lines[3])
+    assert ref, lines[3]
+    # Two halves of the same 5,000 digits are close in LeNet features, and the digits are confidently
+    # classified into 10 balanced classes: a score near its maximum of 10.
+    assert 0 < float(ref.group(1)) < 20 and 9 < float(ref.group(2)) <= 10, lines[3]
+
+
 TINY = {
     "benchmarks/augment_ablation.py": Tiny(["--out", "{tmp}/abl", "--seeds", "0", "--kimg", "0.128", "--eval-every", "0.128",
                                             "--set", "G.width=8", "--set", "D.width=8", "--set", "metrics=[fid5k_lenet,mnist_score5k]"],
@@ -92,6 +112,8 @@ TINY = {
     "benchmarks/metrics_speed.py": Tiny(["--dim", "32", "--n", "200", "--repeats", "1"], check_metrics_speed,
                                         env={"GANLAB_INCEPTION_WEIGHTS": None}),
     "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
+    "benchmarks/demo_table.py": Tiny(["{tmp}/demo-runs", "--at", "0.128", "0.5", "--reference"], check_demo_table,
+                                     prepare=prepare_demo_runs),
     "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
