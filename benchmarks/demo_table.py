@@ -48,26 +48,6 @@ def runs_of(root):
     return runs
 
 
-def reference(splits=3):
-    """(mnist_score5k of MNIST-5k, [FID between two random halves, one per split seed])."""
-    import torch
-
-    from ganlab.config import DataConfig
-    from ganlab.data import load_dataset
-    from ganlab.metrics import extract_features, fid, inception_score
-
-    ds = load_dataset(DataConfig(name="mnist5k"))
-    out = extract_features("lenet-mnist", ds.batch(torch.arange(len(ds)), "cpu"))
-    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
-    score, _ = inception_score(out["probs"][order], splits=10)
-    fids = []
-    for seed in range(splits):
-        perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
-        half = len(ds) // 2
-        fids.append(fid(out["features"][perm[:half]], out["features"][perm[half:]]))
-    return score, fids
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("root", help="folder holding the run directories (searched recursively)")
@@ -87,7 +67,9 @@ def main(argv=None):
             per_seed = ", ".join(f"s{seed} {r['fid5k_lenet']:.1f} / {r['mnist_score5k']:.2f}" for seed, r in found)
             print(f"| {name} | {kimg:g} | {len(found)} | {fmt(fids, 1)} | {fmt(scores, 2)} | {per_seed} |")
     if args.reference:
-        score, fids = reference()
+        from ganlab.reproduce.run import real_reference
+
+        score, fids, _ = real_reference()
         halves = ", ".join(f"{f:.1f}" for f in fids)
         print(f"| MNIST-5k itself (score: all 5,000; FID: two halves of 2,500) | - | {len(fids)} splits "
               f"| {fmt(fids, 1)} | {score:.2f} | halves {halves} |")

@@ -4,7 +4,7 @@ and Lucic et al.'s study protocol on MNIST-5k."""
 import math
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import metric_table, nearest_grid, sample_figure
+from ganlab.reproduce.run import metric_table, nearest_grid, reference_line, sample_figure
 from ganlab.utils.stats import format_spread, mean_spread
 
 LENET = ["fid5k_lenet", "mnist_score5k", "classes5k_lenet", "pr5k_lenet"]
@@ -87,6 +87,7 @@ class SeedReport(Reproduction):
                  "Metrics on 5,000 samples of each run's G against MNIST-5k, LeNet features (`ganlab list metrics`).", ""]
         for metric, caption in SHOWN:
             lines += [f"### {caption}", ""] + metric_table(results, metric, points, labels) + [""]
+        lines += [reference_line(), ""]
         lines += ["## Published numbers", "",
                   "The seed report gives samples, not numbers: there is nothing to put beside these tables. Its claim "
                   "is qualitative (mean matching helps LSGAN); it is measured below.", ""]

@@ -170,6 +170,38 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
 
 # --- Helpers for the write-ups ----------------------------------------------------------------------
 
+def real_reference(data="mnist5k", splits=3):
+    """The real data's own numbers under the LeNet protocols: (MNIST score of all its images in a
+    seeded random order, 10 splits; [FID between two random halves, one per split seed]; digit
+    classes among the classifier's predictions). The
+    images are stored sorted by class, so the score's order must be shuffled for every split to
+    see every class; the halves' FID is a floor a generator's fid5k_lenet is not expected to beat."""
+    import torch
+
+    from ganlab.config import DataConfig
+    from ganlab.data import load_dataset
+    from ganlab.metrics import extract_features, fid, inception_score
+
+    ds = load_dataset(DataConfig(name=data))
+    out = extract_features("lenet-mnist", ds.batch(torch.arange(len(ds)), "cpu"))
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))
+    score, _ = inception_score(out["probs"][order], splits=10)
+    fids = []
+    for seed in range(splits):
+        perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
+        half = len(ds) // 2
+        fids.append(fid(out["features"][perm[:half]], out["features"][perm[half:]]))
+    return score, fids, len(out["probs"].argmax(1).unique())
+
+
+def reference_line(data="mnist5k"):
+    """One markdown paragraph: the real data's reference values, to read the tables against."""
+    score, fids, classes = real_reference(data)
+    return (f"Real data, under the same LeNet protocols: {data} itself has mnist_score5k {score:.2f} (all its images, "
+            f"shuffled, 10 splits) and {classes} classes; the FID between two random halves of it is "
+            f"{format_spread(fids)} ({len(fids)} splits), a floor a generator's fid5k_lenet is not expected to beat.")
+
+
 def metric_table(results, metric, points, labels=None, groups=None, digits=4):
     """Markdown: one row per config, one column per eval point (mean ± std over seeds)."""
     groups = groups or results.definition["objectives"]
