@@ -219,3 +219,21 @@ def test_lucic_definition_is_the_narrow_space():
 
     d = REPRODUCTIONS.lookup("lucic-mnist5k")().definition(True, 2)
     assert d["space"] == "narrow" and d["trials"] == 2 and len(d["objectives"]) == 7 and d["eval_every"] == 2.5
+
+
+@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k"])
+def test_every_reproduction_defines_both_variants_and_its_write_up(name):
+    from ganlab.reproduce import REPRODUCTIONS, Reproduction
+
+    cls = REPRODUCTIONS.lookup(name)
+    assert cls.sections is not Reproduction.sections
+    for quick in (True, False):
+        d = cls().definition(quick, 2)
+        assert d["trials"] == 2 and d["objectives"] and d["kimg"] > 0
+
+
+def test_the_base_reproduction_says_what_it_lacks():
+    from ganlab.reproduce import Reproduction
+
+    with pytest.raises(NotImplementedError, match="Reproduction defines no study"):
+        Reproduction().definition(True, 1)

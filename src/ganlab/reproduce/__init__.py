@@ -33,7 +33,9 @@ class Reproduction:
         self.sets = dict(sets or {})  # the user's --set, on top of every trial
 
     def definition(self, quick, seeds):
-        raise NotImplementedError
+        """The study definition (a grid or a random search) of the full or quick variant; every
+        registered reproduction gives its own."""
+        raise NotImplementedError(f"{type(self).__name__} defines no study")
 
     def schedule(self, kimg, eval_at=(), eval_every=None, sets=None):
         """(kimg, eval_at, eval_every, sets) after the user's --kimg and --set: a shorter or longer
@@ -48,8 +50,9 @@ class Reproduction:
         return kimg, list(eval_at), eval_every, {**sets, **self.sets}
 
     def sections(self, results, folder, study):
-        """Markdown lines after the standard header (tables, published numbers, figures, conclusion)."""
-        raise NotImplementedError
+        """Markdown lines after the standard header (tables, published numbers, figures, conclusion);
+        every registered reproduction gives its own."""
+        raise NotImplementedError(f"{type(self).__name__} writes no sections")
 
 
 def _register_all():
