@@ -4,8 +4,15 @@ seed, refused on points, and the seam: D sees augmented reals and fakes, and res
 import pytest
 import torch
 
-from ganlab.augment import augmenting, contrast, cutout, parse_policy, saturation, translation
+from omegaconf import OmegaConf
+
+from ganlab.augment import contrast, cutout, parse_policy, saturation, translation
 from ganlab.errors import ConfigError
+from ganlab.seeing import seeing
+
+
+def _cfg(policy):
+    return OmegaConf.create({"augment": policy, "pack": 1, "batch_size": 4})
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -49,7 +56,7 @@ def test_colour_ops_keep_the_mean_they_are_defined_around():
 
 def test_policy_is_differentiable_and_deterministic_by_seed():
     D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 1), torch.nn.Flatten(0))
-    D_sees = augmenting(D, "color,translation,cutout")
+    D_sees = seeing(D, _cfg("color,translation,cutout"), "image")
     x = torch.randn(4, 3, 16, 16, requires_grad=True)
     torch.manual_seed(3)
     a = D_sees(x)
@@ -57,14 +64,16 @@ def test_policy_is_differentiable_and_deterministic_by_seed():
     assert x.grad is not None and x.grad.abs().sum() > 0
     torch.manual_seed(3)
     torch.testing.assert_close(D_sees(x), a)
-    assert augmenting(D, None) is D and augmenting(D, "") is D
+    x = torch.randn(4, 3, 16, 16)
+    torch.testing.assert_close(seeing(D, _cfg(None), "image")(x), D(x))  # no policy: D itself
+    torch.testing.assert_close(seeing(D, _cfg(""), "image")(x), D(x))
 
 
 def test_bad_policies_are_one_line_config_errors():
     with pytest.raises(ConfigError, match="'colour'.*did you mean 'color'"):
         parse_policy("colour,translation")
     with pytest.raises(ConfigError, match="points"):
-        augmenting(torch.nn.Identity(), "translation", data_kind="points")
+        seeing(torch.nn.Identity(), _cfg("translation"), "points")
 
 
 def test_training_with_augmentation_resumes_bit_exactly(run_cli, tmp_path):

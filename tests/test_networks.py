@@ -164,8 +164,9 @@ def test_dcgan_rejects_unsupported_shapes(shape):
     with pytest.raises(ConfigError, match=r"sample shape .*supported shapes are \(C, R, R\)") as err:
         build("G", "dcgan", shape)
     assert str(tuple(shape)) in str(err.value)
-    with pytest.raises(ConfigError):
-        build("D", "dcgan", shape)
+    if shape != (2, 28, 28):  # D judges any number of channels (PacGAN packs): tests/test_pacgan.py
+        with pytest.raises(ConfigError):
+            build("D", "dcgan", shape)
 
 
 @pytest.mark.parametrize("arch", sorted(NETWORKS))

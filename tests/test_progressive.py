@@ -152,7 +152,7 @@ def test_minibatch_stddev_closed_form(n, group):
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 16), (2, 32, 32), (1, 4, 4), (1, 48, 48), (2,), (32, 32)])
 def test_unsupported_shapes(shape):
-    for role in ("G", "D"):
+    for role in ("G", "D") if shape != (2, 32, 32) else ("G",):  # D judges any channels (PacGAN packs)
         with pytest.raises(ConfigError, match=r"progressive network does not support sample shape .*power of two >= 8") as err:
             build(role, shape)
         assert str(tuple(shape)) in str(err.value)

@@ -121,7 +121,7 @@ def test_activation_option():
 
 @pytest.mark.parametrize("shape", [(2,), (1,), (1, 48, 48), (2, 28, 28), (1, 28, 32), (28, 28), (1, 4, 4), (3, 7, 7)])
 def test_rejects_unsupported_shapes(shape):
-    for role in ("G", "D"):
+    for role in ("G", "D") if shape != (2, 28, 28) else ("G",):  # D judges any channels (PacGAN packs)
         with pytest.raises(ConfigError, match=r"^the resnet network does not support sample shape .*supported shapes are \(C, R, R\)") as err:
             build(role, shape, 7)
         assert str(tuple(shape)) in str(err.value) and str(err.value).count(". ") == 0  # one sentence

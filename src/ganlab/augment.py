@@ -73,19 +73,3 @@ def parse_policy(policy):
             raise ConfigError(f"augment = {policy!r} names {name!r}{suggest(name, OPS)}; expected a comma-separated "
                               f"list of: {', '.join(OPS)}")
     return [op for name in names for op in OPS[name]]
-
-
-def augmenting(D, policy, data_kind="image"):
-    """D itself when `policy` is empty, else a callable x -> D(T(x)) with T the policy's ops."""
-    ops = parse_policy(policy)
-    if not ops:
-        return D
-    if data_kind != "image":
-        raise ConfigError(f"augment = {policy!r} transforms images; this data holds points (expected augment=null)")
-
-    def D_sees(x):
-        for op in ops:
-            x = op(x)
-        return D(x)
-
-    return D_sees

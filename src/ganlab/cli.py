@@ -346,7 +346,7 @@ from ganlab.study.commands import study  # noqa: E402
 cli.add_command(study)
 
 
-LIST_KINDS = ("objectives", "networks", "datasets", "presets", "metrics")
+LIST_KINDS = ("objectives", "g_steps", "networks", "datasets", "presets", "metrics")
 
 
 @cli.command(name="list")
@@ -363,9 +363,11 @@ def list_(kind):
     from ganlab.data import DATASETS
     from ganlab.metrics import METRICS
     from ganlab.networks import NETWORKS
+    from ganlab.gsteps import G_STEPS, g_step_params
     from ganlab.objectives import OBJECTIVES, objective_params
 
-    registries = {"objectives": OBJECTIVES, "networks": NETWORKS, "datasets": DATASETS, "presets": PRESETS, "metrics": METRICS}
+    registries = {"objectives": OBJECTIVES, "g_steps": G_STEPS, "networks": NETWORKS, "datasets": DATASETS,
+                  "presets": PRESETS, "metrics": METRICS}
     for k in [kind] if kind else LIST_KINDS:
         if not kind:
             click.echo(f"# {k}")
@@ -374,6 +376,8 @@ def list_(kind):
             desc = reg.descriptions.get(name, "")
             if k == "objectives" and objective_params(name):
                 desc += " [objective_args: " + ", ".join(f"{a}={v}" for a, v in objective_params(name).items()) + "]"
+            if k == "g_steps" and g_step_params(name):
+                desc += " [g_step_args: " + ", ".join(f"{a}={v}" for a, v in g_step_params(name).items()) + "]"
             click.echo(f"{name}  {desc}".rstrip())
 
 

@@ -70,6 +70,11 @@ class Config:
     objective: str = "nonsaturating"    # entry of OBJECTIVES (`ganlab list objectives`)
     objective_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {a: 0, b: 1, c: 1}
     n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
+    n_gen: int = 1                      # G steps after each round of D steps (1 in every paper;
+                                        # more over-trains G: the "Helvetica scenario")
+    g_step: str = "standard"            # how a G step is computed: entry of G_STEPS (standard,
+                                        # unrolled: Metz et al. 2017)
+    g_step_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {steps: 10, second_order: false}
     wgan_warmup: bool = False           # official WGAN code: 100 D steps for the first 25 G
                                         # steps and every 500th
     ema_kimg: Optional[float] = None    # half-life of an exponential moving average of G's
@@ -98,6 +103,8 @@ class Config:
     grid_n: int = 64                    # samples in each grid (from one fixed z)
     augment: Optional[str] = None       # what D sees: a DiffAugment policy applied to reals
                                         # and fakes, e.g. color,translation,cutout (None = off)
+    pack: int = 1                       # what D sees: PacGAN packing, D judges this many samples
+                                        # at once (Lin et al. 2018; batch_size counts samples)
     tensorboard: bool = True            # TensorBoard event files (scalars, sample grids) in
                                         # RUN_DIR/tensorboard/ beside metrics.jsonl
     max_rollbacks: int = 3              # non-finite losses roll the run back to its last good
@@ -163,6 +170,8 @@ RANGES = {  # dataclass -> field -> Range; `test_every_numeric_key_has_a_range` 
     Config: {
         "z_dim": Range(1, SIZE),
         "n_critic": Range(1, 1000, null="the objective's default"),
+        "n_gen": Range(1, 1000),
+        "pack": Range(1, 1024),
         "ema_kimg": Range(**KIMG, null="no EMA"),
         "phase_kimg": Range(**KIMG),
         "lr_decay_kimg": Range(**KIMG, null="constant learning rates"),
@@ -308,8 +317,8 @@ def _field_keys():
 
 def _check_key(key):
     """Refuse a dotted key that is not in the schema, listing close matches."""
-    if re.fullmatch(r"objective_args\.[A-Za-z_]\w{0,63}", key):
-        return  # checked against the objective's own hyperparameters later
+    if re.fullmatch(r"(objective|g_step)_args\.[A-Za-z_]\w{0,63}", key):
+        return  # checked against the objective's (the G step's) own arguments later
     valid = _field_keys()
     if key not in valid:
         raise ConfigError(f"unknown config key {_show(key)}{suggest(key, valid)}; `ganlab train --dry-run` shows every key")
@@ -414,7 +423,9 @@ def validate(cfg):
     from ganlab.data import DATASETS
     from ganlab.networks import NETWORKS
     from ganlab.augment import parse_policy
+    from ganlab.gsteps import G_STEPS, check_g_step
     from ganlab.objectives import build_objective
+    from ganlab.seeing import check_pack
 
     parse_policy(cfg.augment)
 
@@ -429,6 +440,9 @@ def validate(cfg):
     NETWORKS.lookup(cfg.G.arch)
     NETWORKS.lookup(cfg.D.arch)
     build_objective(cfg.objective, cfg.objective_args)
+    G_STEPS.lookup(cfg.g_step)
+    check_g_step(cfg.g_step, cfg.g_step_args)
+    check_pack(cfg.pack, cfg.batch_size)
     for point in cfg.eval_at_kimg:
         if isinstance(point, bool) or not isinstance(point, (int, float)) or not 1e-6 <= point <= 1e9:
             raise ConfigError(f"eval_at_kimg = {_show(cfg.eval_at_kimg)} holds {point!r}; expected a list of kimg "

@@ -40,6 +40,29 @@ class Objective:
     state: Optional[object] = None  # state carried across steps (BEGAN's k_t): .update(s_r, s_f)
                                   # after every D step -> {name: tensor} to log; state_dict()
 
+    def discriminator_loss(self, D, real, fake):
+        """(scalar loss, s_r [N], s_f [N]) of one D step: the mean D loss plus the penalty, with
+        D what D sees (ganlab.seeing) and scores in at least fp32."""
+        s_r, s_f = _fp32(D(real)), _fp32(D(fake))
+        penalty = _fp32(self.penalty(D, real, fake)).mean() if self.penalty is not None else 0
+        return self.d_loss(s_r, s_f).mean() + penalty, s_r, s_f
+
+    def generator_loss(self, D, fake, real):
+        """The scalar loss of one G step against D: the mean G loss plus the G regulariser, which
+        sees D(real) as a constant."""
+        s_f = _fp32(D(fake))
+        loss = self.g_loss(s_f).mean()
+        if self.g_regularizer is not None:
+            with torch.no_grad():
+                s_r = _fp32(D(real))
+            loss = loss + self.g_regularizer(s_f, s_r)
+        return loss
+
+
+def _fp32(x):
+    """Scores and losses in fp32 under bf16 autocast; float64 stays float64 (closed-form checks)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
 
 def _logistic_d_loss(s_r, s_f):
     return F.softplus(-s_r) + F.softplus(s_f)  # -log sigmoid(s_r) - log(1 - sigmoid(s_f))

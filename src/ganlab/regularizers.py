@@ -5,19 +5,35 @@ the same objective plus `gradient_penalty`, DRAGAN is non-saturating plus `draga
 regularised LSGAN is LSGAN plus `mean_matching`.
 Each factory takes the term's hyperparameters and returns a small callable:
 
-- penalty(D, real, fake) -> [N] per-sample D loss term
-- constraint(D) -> None, applied after every D step
+- penalty(D, real, fake) -> [N] per-example D loss term
+- constraint(D) -> None, applied after every D step; its `project(params) -> params` does the
+  same to a dict of tensors, for a D whose weights are taken functionally (Unrolled GAN)
 - g_regularizer(s_f, s_r) -> scalar G loss term (batch statistics)
+
+D here is what D sees (`ganlab.seeing`): with PacGAN packing (D.pack = m > 1) an example is m
+consecutive samples, so an interpolation coefficient is drawn per example and the gradient norm is
+taken over the whole packed input, the input D judges. For m = 1 (any plain module) nothing changes.
 """
 
 import torch
 
 
+def _pack(D):
+    return getattr(D, "pack", 1)
+
+
+def _per_example(D, real):
+    """U[0, 1) [N, 1, ...], one value per example D judges (repeated over its m packed samples)."""
+    m = _pack(D)
+    eps = torch.rand([real.shape[0] // m] + [1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    return eps if m == 1 else eps.repeat_interleave(m, dim=0)
+
+
 def _input_grad_norm(D, x):
-    """||grad_x D(x)||_2 per sample [N], over all non-batch dimensions, in at least fp32."""
+    """||grad_x D(x)||_2 per example D judges [N / pack], over all its inputs, in at least fp32."""
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.flatten(1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)
+    return grad.reshape(x.shape[0] // _pack(D), -1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)
 
 
 def gradient_penalty(weight=10.0):
@@ -26,7 +42,7 @@ def gradient_penalty(weight=10.0):
     all non-batch dimensions, so the same code serves 2-D points and images."""
 
     def penalty(D, real, fake):
-        eps = torch.rand([real.shape[0]] + [1] * (real.dim() - 1), device=real.device, dtype=real.dtype)  # [N, 1, ...]
+        eps = _per_example(D, real)  # [N, 1, ...]
         x_hat = eps * real + (1 - eps) * fake.detach()
         return weight * (_input_grad_norm(D, x_hat) - 1) ** 2
 
@@ -65,6 +81,7 @@ def weight_clip(c=0.01):
         for p in D.parameters():
             p.clamp_(-c, c)
 
+    constraint.project = lambda params: {name: p.clamp(-c, c) for name, p in params.items()}
     return constraint
 
 

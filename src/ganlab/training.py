@@ -18,14 +18,15 @@ from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from ganlab import rundir
-from ganlab.augment import augmenting
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
+from ganlab.gsteps import build_g_step
 from ganlab.health import RollbackGuard
 from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
 from ganlab.objectives import build_objective
 from ganlab.report.figures import save_image_grid, save_points_plot
+from ganlab.seeing import packed_shape, seeing
 from ganlab.sinks import open_sinks
 from ganlab.utils.checkpoint import save_checkpoint
 from ganlab.utils.device import select_device
@@ -43,7 +44,8 @@ def sample_z(n, cfg, device, generator=None):
 
 def build_models(cfg, dataset, objective, device):
     """G and D for this data. D gets no BatchNorm by default where the objective forbids it, and
-    an objective that needs an auto-encoder D (BEGAN) gets the auto-encoder of D's family."""
+    an objective that needs an auto-encoder D (BEGAN) gets the auto-encoder of D's family; with
+    PacGAN packing D's input is `pack` samples wide."""
     image = dataset.kind == "image"
     d_cfg = OmegaConf.to_object(cfg.D)
     if objective.discriminator == "autoencoder" and not d_cfg.arch.endswith("-ae"):
@@ -55,7 +57,7 @@ def build_models(cfg, dataset, objective, device):
     if d_cfg.norm is None and not objective.batchnorm_in_d:
         d_cfg.norm = "layer" if d_cfg.arch == "dcgan" else "none"
     G = build_network("G", OmegaConf.to_object(cfg.G), dataset.shape, cfg.z_dim, image).to(device)
-    D = build_network("D", d_cfg, dataset.shape, cfg.z_dim, image).to(device)
+    D = build_network("D", d_cfg, packed_shape(dataset.shape, cfg.pack), cfg.z_dim, image).to(device)
     return G, D
 
 
@@ -161,12 +163,13 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
-    D_sees = augmenting(D, cfg.augment, dataset.kind)  # what D sees: D itself, or D after DiffAugment
+    D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
     G_eval = G_ema or G  # the generator that samples and metrics see
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
+    g_step = build_g_step(cfg.g_step, cfg.g_step_args, objective, d_opt)  # G's loss: plain, or unrolled (ganlab.gsteps)
     sampler = IndexSampler(len(dataset), cfg.seed)
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
@@ -263,9 +266,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             with torch.no_grad(), autocast():
                 fake = G(sample_z(cfg.batch_size, cfg, device)).float()
             with autocast():
-                s_r, s_f = D_sees(real).float(), D_sees(fake).float()  # [N], [N]; losses in fp32
-                penalty = objective.penalty(D_sees, real, fake).float().mean() if objective.penalty is not None else 0
-            loss_d = objective.d_loss(s_r, s_f).mean() + penalty
+                loss_d, s_r, s_f = objective.discriminator_loss(D_sees, real, fake)  # penalty included; fp32
             d_opt.zero_grad(set_to_none=True)
             loss_d.backward()
             d_opt.step()
@@ -280,27 +281,23 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             counts["D"] += 1
         grad_norm_d = _grad_norm(D) if log_now else None
 
-        # G step.
+        # G steps (one, unless n_gen asks for more).
         G.requires_grad_(True)
         D.requires_grad_(False)
-        with autocast():
-            s_f = D_sees(G(sample_z(cfg.batch_size, cfg, device))).float()
-        loss_g = objective.g_loss(s_f).mean()
-        if objective.g_regularizer is not None:
-            with torch.no_grad(), autocast():
-                s_r = D_sees(real).float()
-            loss_g = loss_g + objective.g_regularizer(s_f, s_r)
-        g_opt.zero_grad(set_to_none=True)
-        loss_g.backward()
-        g_opt.step()
-        if G_ema is not None:
-            # Half-life in images shown: after ema_kimg kimg (n_d batches per G step) an old
-            # weight has half its say.
-            update_ema(G_ema, G, 0.5 ** (n_d * cfg.batch_size / (cfg.ema_kimg * 1000)))
-        sums["loss_G"] += loss_g.detach()
-        counts["G"] += 1
+        for _ in range(cfg.n_gen):
+            with autocast():
+                loss_g = g_step(D_sees, G(sample_z(cfg.batch_size, cfg, device)), real)
+            g_opt.zero_grad(set_to_none=True)
+            loss_g.backward()
+            g_opt.step()
+            if G_ema is not None:
+                # Half-life in images shown: after ema_kimg kimg (n_d batches per round) an old
+                # weight has half its say.
+                update_ema(G_ema, G, 0.5 ** (n_d * cfg.batch_size / (cfg.ema_kimg * 1000) / cfg.n_gen))
+            sums["loss_G"] += loss_g.detach()
+            counts["G"] += 1
         bar.update(min(next_nimg, total_nimg) - min(cur_nimg, total_nimg))
-        cur_nimg, g_steps = next_nimg, g_steps + 1
+        cur_nimg, g_steps = next_nimg, g_steps + cfg.n_gen
 
         # Log.
         if log_now:

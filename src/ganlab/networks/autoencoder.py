@@ -58,7 +58,7 @@ def build_mlp_ae(role, cfg, shape, z_dim, image):
 @NETWORKS.register("dcgan-ae", "DCGAN-style conv auto-encoder D for BEGAN; (1|3, R, R), R in 28, 32, 64")
 def build_dcgan_ae(role, cfg, shape, z_dim, image):
     cfg, act, norm = _ae_cfg(role, cfg, "dcgan-ae")
-    c, base, chans = _layout(shape, cfg.width, cfg.constant_width)
+    c, base, chans = _layout(shape, cfg.width, cfg.constant_width, role)
     chans = chans[::-1]  # R/2 down to the base grid, as the DCGAN D
     layers = _block(nn.Conv2d, c, chans[0], "none", act, kernel_size=4, stride=2, padding=1)  # input: no norm
     for c_in, c_out in zip(chans, chans[1:]):

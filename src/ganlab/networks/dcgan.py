@@ -4,7 +4,7 @@ Rules from the paper: strided convolutions in D, transposed convolutions in G, n
 fully connected hidden layers; BatchNorm in both except the G output and the D input layers;
 ReLU in G with a tanh output, LeakyReLU(0.2) in D; weights ~ N(0, 0.02).
 
-Shapes: (C, R, R) with C in {1, 3} and R in {28, 32, 64}. G projects z with a transposed conv
+Shapes: (C, R, R) with C in {1, 3} (any C for D, which may judge PacGAN packs) and R in {28, 32, 64}. G projects z with a transposed conv
 from 1x1 to the base grid (7x7 for R = 28, 4x4 otherwise), then doubles the side with 4x4
 stride-2 transposed convs; D mirrors it and ends in a conv from the base grid to 1x1.
 Channels: width * 2^k at the k-th grid below R/2, so width 64 gives
@@ -21,17 +21,16 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS
-from ganlab.networks.layers import Reshape, activation, init_dcgan_weights, norm_2d, resolve, widen
+from ganlab.networks.layers import Reshape, activation, channels_ok, init_dcgan_weights, norm_2d, resolve, widen
 
 BASE_GRID = {28: 7, 32: 4, 64: 4}  # resolution -> side of G's first grid and D's last
-CHANNELS = (1, 3)
 
 
-def _layout(shape, width, constant_width=False):
+def _layout(shape, width, constant_width=False, role="G"):
     """(C, base grid side, channel counts from the base grid up to R/2) for a supported shape:
     width * 2^k at the k-th grid below R/2, or `width` everywhere if `constant_width`."""
     shape = tuple(shape)
-    if not (len(shape) == 3 and shape[0] in CHANNELS and shape[1] == shape[2] and shape[1] in BASE_GRID):
+    if not (len(shape) == 3 and channels_ok(shape[0], role) and shape[1] == shape[2] and shape[1] in BASE_GRID):
         raise ConfigError(
             f"the dcgan network does not support sample shape {shape}; supported shapes are "
             f"(C, R, R) with C in {{1, 3}} and R in {{28, 32, 64}} (use arch=mlp for other shapes)"
@@ -53,7 +52,7 @@ def _block(conv, c_in, c_out, norm, act, **conv_args):
 def build_dcgan(role, cfg, shape, z_dim, image):
     """G: z [N, z_dim] -> [N, C, R, R] (tanh if `image`); D: x [N, C, R, R] -> [N] raw scores.
     `cfg.depth` is ignored: the depth follows the resolution."""
-    c, base, chans = _layout(shape, cfg.width, cfg.constant_width)
+    c, base, chans = _layout(shape, cfg.width, cfg.constant_width, role)
     up, down = nn.ConvTranspose2d, nn.Conv2d
     if role == "G":
         act, norm = resolve("G", cfg, "relu", "batch", gated=True)

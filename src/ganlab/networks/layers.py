@@ -16,6 +16,13 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMS = ("batch", "layer", "none")
 GATED = "gated"  # sigmoid(a) * tanh(b) on two halves of the features; see `Gated`
 LEAKY_SLOPE = 0.2  # DCGAN's discriminator slope (Radford et al. 2015)
+CHANNELS = (1, 3)  # image channels the conv families generate
+
+
+def channels_ok(c, role):
+    """Whether a conv family takes c input channels: 1 or 3 for data, and any number for D, which
+    may judge PacGAN's packs of m images (m * C channels)."""
+    return c in CHANNELS or (role != "G" and c >= 1)
 
 
 def check_choice(key, value, choices, what):

@@ -40,10 +40,9 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS
-from ganlab.networks.layers import Reshape, activation, resolve
+from ganlab.networks.layers import Reshape, activation, channels_ok, resolve
 
 BASE = 4  # side of the first level
-CHANNELS = (1, 3)
 CHANNEL_CAP = 8  # channels never exceed CHANNEL_CAP * width
 MBSTD_GROUP = 4  # minibatch-stddev group size of the official code
 
@@ -68,11 +67,12 @@ def level_channels(resolution, width):
     return [min(width * 2 ** (top - k), CHANNEL_CAP * width) for k in range(top + 1)]
 
 
-def check_shape(shape):
-    """(C, R) of a supported sample shape, or one ConfigError sentence."""
+def check_shape(shape, role="G"):
+    """(C, R) of a supported sample shape, or one ConfigError sentence; D takes any channel count
+    (PacGAN packs)."""
     shape = tuple(shape)
     r = shape[1] if len(shape) == 3 else 0
-    if not (len(shape) == 3 and shape[0] in CHANNELS and shape[1] == shape[2] and r >= 8 and r & (r - 1) == 0):
+    if not (len(shape) == 3 and channels_ok(shape[0], role) and shape[1] == shape[2] and r >= 8 and r & (r - 1) == 0):
         raise ConfigError(
             f"the progressive network does not support sample shape {shape}; supported shapes are "
             f"(C, R, R) with C in {{1, 3}} and R a power of two >= 8 (pad 28x28 MNIST to 32 with data.pad=2)"
@@ -264,7 +264,7 @@ class Discriminator(_Growing):
 def build_progressive(role, cfg, shape, z_dim, image):
     """G: z [N, z_dim] -> [N, C, R, R] (tanh if `image`); D: x [N, C, R, R] -> [N] raw scores.
     Both start at the final stage; `set_progress(phase)` moves them. `cfg.depth` is ignored."""
-    c, resolution = check_shape(shape)
+    c, resolution = check_shape(shape, role)
     act, _ = resolve(role, cfg, "leaky_relu", "none")  # validates both names
     if cfg.norm not in (None, "none"):
         raise ConfigError(

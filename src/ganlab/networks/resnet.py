@@ -37,18 +37,18 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS
-from ganlab.networks.layers import Reshape, activation, norm_2d, resolve
-
-CHANNELS = (1, 3)
+from ganlab.networks.layers import Reshape, activation, channels_ok, norm_2d, resolve
 
 
-def layout(shape, depth):
-    """(C, R, base grid b, blocks per grid [on b, 2b, ..., R/2] besides the resampling ones)."""
+
+def layout(shape, depth, role="G"):
+    """(C, R, base grid b, blocks per grid [on b, 2b, ..., R/2] besides the resampling ones); D
+    takes any channel count (PacGAN packs)."""
     shape = tuple(shape)
     r = shape[1] if len(shape) == 3 and shape[1] == shape[2] else 0
     base = 7 if r % 7 == 0 else 4
     n = r // base  # 2^(resampling blocks) for a supported shape
-    if not (shape and shape[0] in CHANNELS and r > 0 and r % base == 0 and n >= 2 and n & (n - 1) == 0):
+    if not (shape and channels_ok(shape[0], role) and r > 0 and r % base == 0 and n >= 2 and n & (n - 1) == 0):
         raise ConfigError(
             f"the resnet network does not support sample shape {shape}; supported shapes are "
             f"(C, R, R) with C in {{1, 3}} and R = 4 * 2^k or 7 * 2^k, k >= 1 (28, 32, 64, ...; "
@@ -108,7 +108,7 @@ class SumPool(nn.Module):
 @NETWORKS.register("resnet", "ResNet (SNGAN, WGAN-GP); (1|3, R, R), R = 4*2^k or 7*2^k; depth = weight layers")
 def build_resnet(role, cfg, shape, z_dim, image):
     """G: z [N, z_dim] -> [N, C, R, R] (tanh if `image`); D: x [N, C, R, R] -> [N] raw scores."""
-    c, _, base, per_grid = layout(shape, cfg.depth)
+    c, _, base, per_grid = layout(shape, cfg.depth, role)
     w = cfg.width
     if role == "G":
         act, norm = resolve("G", cfg, "relu", "batch")
