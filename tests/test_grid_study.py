@@ -221,7 +221,7 @@ def test_lucic_definition_is_the_narrow_space():
     assert d["space"] == "narrow" and d["trials"] == 2 and len(d["objectives"]) == 7 and d["eval_every"] == 2.5
 
 
-@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k"])
+@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k", "pacgan-toy"])
 def test_every_reproduction_defines_both_variants_and_its_write_up(name):
     from ganlab.reproduce import REPRODUCTIONS, Reproduction
 
@@ -237,3 +237,22 @@ def test_the_base_reproduction_says_what_it_lacks():
 
     with pytest.raises(NotImplementedError, match="Reproduction defines no study"):
         Reproduction().definition(True, 1)
+
+
+def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_path):
+    r = run_cli("reproduce", "pacgan-toy", "--quick", "--seeds", "1", "--kimg", "1.024", "--out", tmp_path / "docs",
+                "--studies", tmp_path / "studies")
+    assert r.code == 0, r.err
+    readme = (tmp_path / "docs" / "pacgan-toy" / "quick" / "README.md").read_text()
+    assert "Trials: 14 of 14 complete" in readme
+    for d in ("ring", "grid"):
+        assert f"### {d}" in readme and f"Best ganlab row on the {d}:" in readme
+    assert "| PacGAN4 | PacGAN Table 1 | 10 | 24.8±0.2 | 93.6±0.6 | 0.04±0.01 | - |" in readme
+    assert "| unrolled10 | ganlab | 1 |" in readme and "| pacgan3 | ganlab | 1 |" in readme
+
+
+def test_mean_and_standard_error_as_pacgan_reports_them():
+    from ganlab.reproduce.mode_collapse import mean_se
+
+    assert mean_se([7, 8, 9, 8]) == f"8 ± {(2 / 3) ** 0.5 / 2:.3g}"  # std sqrt(2/3), over sqrt(4)
+    assert mean_se([0.5, None], scale=100) == "50" and mean_se([]) == "-"

@@ -13,7 +13,7 @@ from torch import nn
 from ganlab.config import NetConfig
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS, build_network
-from ganlab.networks.layers import Gated
+from ganlab.networks.layers import Gated, Maxout
 
 Z_DIM = 16
 N = 4  # > 1 so BatchNorm works in training mode
@@ -283,6 +283,16 @@ def test_gated_activation(arch, shape, role):
     assert out.shape == ((N, *shape) if role == "G" else (N,))
     out.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_maxout_unit_and_mlp_d():
+    x = torch.tensor([[1.0, 5, 2, 0, 3, -1, -2, -3, -4, -5]])  # two units of 5 pieces
+    assert torch.equal(Maxout(5)(x), torch.tensor([[5.0, -1]]))
+    D = build("D", "mlp", (2,), activation="maxout")  # PacGAN's toy D: maxout of 5 pieces
+    widths = [m.out_features for m in D.modules() if isinstance(m, nn.Linear)]
+    plain = [m.out_features for m in build("D", "mlp", (2,)).modules() if isinstance(m, nn.Linear)]
+    assert widths == [5 * w for w in plain[:-1]] + [1]
+    assert D(torch.randn(N, 2)).shape == (N,)
 
 
 @pytest.mark.parametrize("arch", sorted(NETWORKS))

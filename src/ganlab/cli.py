@@ -412,6 +412,7 @@ Reproductions:
   seed-report         the seed report's five GANs on MNIST (1,200 kimg; --quick: 100 kimg)
   wgan-gp-robustness  NS, LSGAN, WGAN, WGAN-GP x the seven architectures of WGAN-GP's Fig. 2
   lucic-mnist5k       Lucic et al.'s random search on MNIST-5k (--seeds: trials per objective)
+  pacgan-toy          GAN, WGAN-GP, Unrolled GAN, PacGAN on the ring and grid, beside PacGAN Table 1 (10 seeds)
 
 \b
 Examples:

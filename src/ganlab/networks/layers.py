@@ -15,6 +15,9 @@ from ganlab.errors import ConfigError, shown, suggest
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 NORMS = ("batch", "layer", "none")
 GATED = "gated"  # sigmoid(a) * tanh(b) on two halves of the features; see `Gated`
+MAXOUT = "maxout"  # the max of 5 pieces per unit (Goodfellow et al. 2013); see `Maxout`
+MAXOUT_PIECES = 5  # the original GAN's and PacGAN's maxout discriminators
+WIDENING = (GATED, MAXOUT)  # activations that consume more features than they return
 LEAKY_SLOPE = 0.2  # DCGAN's discriminator slope (Radford et al. 2015)
 CHANNELS = (1, 3)  # image channels the conv families generate
 
@@ -36,11 +39,12 @@ def check_choice(key, value, choices, what):
 
 
 def resolve(role, cfg, activation, norm, gated=False):
-    """(activation, norm) of `cfg` with the family's defaults for None, both validated; "gated" is
-    a valid activation only where the family passes `gated=True`."""
-    choices = ACTIVATIONS + ((GATED,) if gated else ())
-    if cfg.activation == GATED and not gated:
-        raise ConfigError(f"{role}.activation = 'gated' is not supported by the {cfg.arch} network; "
+    """(activation, norm) of `cfg` with the family's defaults for None, both validated; "gated" and
+    "maxout" are valid activations only where the family passes `gated=True` (it sizes the layer
+    before each activation with `widen`)."""
+    choices = ACTIVATIONS + (WIDENING if gated else ())
+    if cfg.activation in WIDENING and not gated:
+        raise ConfigError(f"{role}.activation = {cfg.activation!r} is not supported by the {cfg.arch} network; "
                           f"expected one of: {', '.join(choices)}")
     act = check_choice(f"{role}.activation", cfg.activation or activation, choices, "activation")
     nrm = check_choice(f"{role}.norm", cfg.norm or norm, NORMS, "normalisation")
@@ -50,7 +54,8 @@ def resolve(role, cfg, activation, norm, gated=False):
 
 
 def activation(name):
-    """A fresh activation module; leaky_relu uses slope 0.2; "gated" halves the channels (`widen`)."""
+    """A fresh activation module; leaky_relu uses slope 0.2; "gated" halves the channels and
+    "maxout" divides them by its pieces (`widen`)."""
     if name == "relu":
         return nn.ReLU()
     if name == "leaky_relu":
@@ -61,13 +66,30 @@ def activation(name):
         return nn.Tanh()
     if name == GATED:
         return Gated()
-    return check_choice("activation", name, ACTIVATIONS + (GATED,), "activation")  # raises
+    if name == MAXOUT:
+        return Maxout(MAXOUT_PIECES)
+    return check_choice("activation", name, ACTIVATIONS + WIDENING, "activation")  # raises
 
 
 def widen(act, features):
     """Output features of the layer before activation `act` for `features` after it: twice as many
-    for "gated" (the gate consumes two halves), else the same."""
-    return 2 * features if act == GATED else features
+    for "gated" (the gate consumes two halves), 5 times for "maxout", else the same."""
+    return {GATED: 2, MAXOUT: MAXOUT_PIECES}.get(act, 1) * features
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): [N, F * k, ...] -> [N, F, ...], unit f the max of
+    features f * k .. f * k + k - 1."""
+
+    def __init__(self, pieces):
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x):
+        return x.unflatten(1, (x.shape[1] // self.pieces, self.pieces)).amax(dim=2)
+
+    def extra_repr(self):
+        return f"pieces={self.pieces}"
 
 
 class Gated(nn.Module):

@@ -56,7 +56,7 @@ class Reproduction:
 
 
 def _register_all():
-    from ganlab.reproduce import experiments  # noqa: F401  (registers on import)
+    from ganlab.reproduce import experiments, mode_collapse  # noqa: F401  (they register on import)
 
 
 _register_all()

@@ -1,5 +1,6 @@
 """Theory experiments on training dynamics: vanishing generator gradients, the bilinear game, mode
-collapse on the 8-Gaussian ring (see ganlab.theory for the result contract)."""
+collapse on the 8-Gaussian ring, and the Helvetica scenario (see ganlab.theory for the result
+contract)."""
 
 import math
 from pathlib import Path
@@ -189,9 +190,10 @@ _MC_MIN_MODES_WGAN_GP = 7  # WGAN-GP's final mode count: at least this
 _MC_MIN_HQ_WGAN_GP = 0.05  # WGAN-GP's final high-quality fraction: at least this (quick, seeds 0-2: 0.10-0.18)
 
 
-def _mode_stats(G, cfg, dataset, n_std=3.0):
+def _mode_stats(G, cfg, dataset, n_std=3.0, samples=False):
     """Histogram of high-quality samples per mode (nearest mode within n_std std) and the library's
-    toy metrics (modes, hq, rkl), on the training loop's fixed evaluation latents (seed + 2)."""
+    toy metrics (modes, hq, rkl), on the training loop's fixed evaluation latents (seed + 2); the
+    samples themselves under "fake" if asked."""
     from ganlab.metrics.toy import toy_metrics
     from ganlab.training import TOY_EVAL_SAMPLES, sample_z
 
@@ -201,12 +203,14 @@ def _mode_stats(G, cfg, dataset, n_std=3.0):
     nearest_dist, nearest = torch.cdist(fake, dataset.modes.double()).min(dim=1)  # [n], [n]
     hq = nearest_dist <= n_std * dataset.mode_std
     counts = torch.bincount(nearest[hq], minlength=dataset.modes.shape[0]).tolist()  # [M]
-    return {"counts": counts, **toy_metrics(fake, dataset.modes, dataset.mode_std, n_std=n_std)}
+    stats = {"counts": counts, **toy_metrics(fake, dataset.modes, dataset.mode_std, n_std=n_std)}
+    return {**stats, "fake": fake.float()} if samples else stats
 
 
-def _mc_run(preset, kimg, checkpoints, seed, run_dir):
-    """Train `preset` for `kimg` in segments ending at `checkpoints` (resuming each time, which the
-    loop makes identical to one uninterrupted run) and return the mode statistics at each."""
+def _mc_run(preset, kimg, checkpoints, seed, run_dir, samples=False, **extra):
+    """Train `preset` (with `extra` overrides) for `kimg` in segments ending at `checkpoints`
+    (resuming each time, which the loop makes identical to one uninterrupted run) and return the
+    mode statistics at each (with the final samples if asked), and the dataset."""
     from ganlab.config import make_config
     from ganlab.data import load_dataset
     from ganlab.presets import PRESETS
@@ -216,7 +220,7 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir):
 
     overrides = {k: v for k, v in PRESETS[preset].items() if k != "description"}
     overrides.update(kimg=kimg, lr_decay_kimg=kimg, log_kimg=checkpoints[0], snapshot_kimg=kimg,
-                     seed=seed, device="cpu", cpu_threads=1)
+                     seed=seed, device="cpu", cpu_threads=1, tensorboard=False, **extra)
     cfg = make_config(overrides)
     dataset = load_dataset(cfg.data)
     G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), torch.device("cpu"))
@@ -228,8 +232,8 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir):
         training_loop(cfg, run_dir, state=state, progress=False, dataset=dataset)
         state = load_checkpoint(run_dir / FINAL)
         G.load_state_dict(state["G"])
-        rows.append({"kimg": k, **_mode_stats(G, cfg, dataset)})
-    return rows
+        rows.append({"kimg": k, **_mode_stats(G, cfg, dataset, samples=samples and k == checkpoints[-1])})
+    return rows, dataset
 
 
 @EXPERIMENTS.register(
@@ -241,7 +245,7 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir):
 def mode_collapse(out: Path, quick: bool, seed: int) -> dict:
     kimg = 450.0 if quick else 1500.0
     checkpoints = [kimg * (i + 1) / 4 for i in range(4)]
-    runs = {label: _mc_run(preset, kimg, checkpoints, seed, out / preset) for label, preset in _MC_RUNS}
+    runs = {label: _mc_run(preset, kimg, checkpoints, seed, out / preset)[0] for label, preset in _MC_RUNS}
 
     fig, axes = plt.subplots(len(runs), len(checkpoints), figsize=(2.6 * len(checkpoints), 2.3 * len(runs)),
                              sharey=True, squeeze=False)
@@ -275,4 +279,71 @@ def mode_collapse(out: Path, quick: bool, seed: int) -> dict:
         },
         "kimg": checkpoints,
         "runs": runs,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The Helvetica scenario: G trained too much without D.
+
+_HV_PRESET = "toy-ring-wgan-gp"  # a run that covers the ring with one G step per round
+_HV_N_GEN = (1, 3, 10)
+
+
+def distinct_fraction(x, cell):
+    """Occupied cells of a square grid of side `cell` per sample: 1 when every sample has a cell of
+    its own, 1/n when all n samples coincide (a generator whose outputs collapsed to a point)."""
+    cells = torch.floor(x.double() / cell).long()
+    return torch.unique(cells, dim=0).shape[0] / x.shape[0]
+
+
+@EXPERIMENTS.register(
+    "helvetica",
+    "Goodfellow et al. 2014 §6 / Goodfellow 2016 tutorial §5.1.1: G must not be trained too much without updating D, "
+    "or it collapses too many z to the same x (\"the Helvetica scenario\"); on the 8-Gaussian ring, coverage and "
+    "the fraction of distinct outputs fall as G steps per round of D steps rise from 1 to 3 to 10",
+)
+def helvetica(out: Path, quick: bool, seed: int) -> dict:
+    kimg = 300.0 if quick else 1500.0
+    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    rows = {}
+    for n_gen in _HV_N_GEN:
+        for s in seeds:
+            (final,), dataset = _mc_run(_HV_PRESET, kimg, [kimg], s, out / f"n_gen{n_gen}-seed{s}", samples=True,
+                                        n_gen=n_gen)
+            final["distinct"] = distinct_fraction(final["fake"], dataset.mode_std / 2)
+            rows.setdefault(n_gen, []).append({"seed": s, **final})
+    real = dataset.data[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:2500]]
+    real_distinct = distinct_fraction(real, dataset.mode_std / 2)
+    mean = lambda n, key: float(np.mean([r[key] for r in rows[n]]))  # noqa: E731
+
+    fig, axes = plt.subplots(1, len(_HV_N_GEN), figsize=(3.2 * len(_HV_N_GEN), 3.2), sharex=True, sharey=True)
+    for ax, n_gen in zip(axes, _HV_N_GEN):
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="0.75", label="real")
+        fake = rows[n_gen][0]["fake"].numpy()
+        ax.scatter(fake[:, 0], fake[:, 1], s=2, c="C3", label="G")
+        r = rows[n_gen][0]
+        ax.set_title(f"{n_gen} G step{'s' if n_gen > 1 else ''} per round\n{r['modes']} modes, distinct {r['distinct']:.2f}",
+                     fontsize=9)
+        ax.set_aspect("equal")
+    axes[0].legend(loc="lower left", fontsize=7, markerscale=4)
+    fig.suptitle(f"Helvetica scenario: {_HV_PRESET}, {kimg:g} kimg, seed {seeds[0]} (2,500 samples)", fontsize=10)
+    save_figure(fig, out)
+
+    for n_gen in rows:
+        for r in rows[n_gen]:
+            r.pop("fake")
+    summary = "; ".join(f"{n} G steps: {mean(n, 'modes'):.1f} modes, hq {mean(n, 'hq'):.0%}, distinct "
+                        f"{mean(n, 'distinct'):.3f}" for n in _HV_N_GEN)
+    return {
+        "claim": (f"{_HV_PRESET} at {kimg:g} kimg, seeds {', '.join(map(str, seeds))}, with 1, 3 and 10 G steps after "
+                  f"each round of D steps (n_gen; the D steps and the images shown are the same): coverage (modes) and "
+                  f"the fraction of distinct outputs (occupied cells of side std/2 per sample; real data "
+                  f"{real_distinct:.3f}) are lower at 10 G steps than at 1. Means: {summary}."),
+        "checks": {
+            "modes_fall_from_1_to_10_g_steps": bound(mean(10, "modes") - mean(1, "modes"), -1.0),
+            "distinct_falls_from_1_to_10_g_steps": bound(mean(10, "distinct") / mean(1, "distinct"), 0.8),
+        },
+        "real_distinct": real_distinct,
+        "kimg": kimg,
+        "runs": {str(n): rows[n] for n in _HV_N_GEN},
     }
