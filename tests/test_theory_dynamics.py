@@ -41,3 +41,12 @@ def test_mode_collapse(tmp_path):
     assert r["runs"]["WGAN-GP"][-1]["hq"] >= 0.05
     for rows in r["runs"].values():
         assert len(rows) == 4 and all(sum(row["counts"]) == round(row["hq"] * 2500) for row in rows)
+
+
+def test_helvetica_scenario(tmp_path):
+    """More G steps per round of D steps: fewer modes and fewer distinct outputs (seed 0, 200 kimg)."""
+    r = _run("helvetica", tmp_path)
+    modes = {n: rows[0]["modes"] for n, rows in r["runs"].items()}
+    distinct = {n: rows[0]["distinct"] for n, rows in r["runs"].items()}
+    assert modes["1"] >= modes["10"] + 1 and distinct["10"] <= 0.8 * distinct["1"]
+    assert 0 < r["real_distinct"] < 1

@@ -303,7 +303,7 @@ def distinct_fraction(x, cell):
     "the fraction of distinct outputs fall as G steps per round of D steps rise from 1 to 3 to 10",
 )
 def helvetica(out: Path, quick: bool, seed: int) -> dict:
-    kimg = 300.0 if quick else 1500.0
+    kimg = 200.0 if quick else 1500.0
     seeds = [seed] if quick else [seed, seed + 1, seed + 2]
     rows = {}
     for n_gen in _HV_N_GEN:
