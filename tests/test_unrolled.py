@@ -160,3 +160,15 @@ def test_unrolled_training_contract_on_the_ring(args, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert record["kimg"] == 2.048 and len(rows) == 2
     assert all(torch.isfinite(torch.tensor([r["loss_D"], r["loss_G"]])).all() for r in rows)
+
+
+def test_n_gen_takes_that_many_g_steps_per_round_and_the_same_images(tmp_path):
+    base = {**PRESETS["toy-ring-ns"], "kimg": 1.0, "log_kimg": 1.0, "snapshot_kimg": 1.0, "batch_size": 100}
+    rows = {}
+    for n_gen in (1, 3):
+        out = tmp_path / f"n{n_gen}"
+        out.mkdir()
+        training_loop(make_config({**base, "n_gen": n_gen}), out, progress=False)
+        rows[n_gen] = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert rows[1]["nimg"] == rows[3]["nimg"] == 1000  # D sees the same images
+    assert rows[3]["g_steps"] == 3 * rows[1]["g_steps"] == 30
