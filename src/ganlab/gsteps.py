@@ -96,43 +96,30 @@ def functional_update(opt, params):
     from its current state: update(weights, grads) -> new weights, each step a graph of tensors.
     A None gradient leaves that weight and its state unchanged, as torch.optim does."""
     group = opt.param_groups[0]
-    state = [dict(opt.state.get(p, {})) for p in params]
+    lr, eps = group["lr"], group["eps"]
     # Running statistics as plain tensors (no graph yet); a parameter never stepped starts at zero.
+    # sqrt'(0) is infinite: a clamp far below any squared gradient keeps the graph finite.
+    state = [dict(opt.state.get(p, {})) for p in params]
     if isinstance(opt, torch.optim.Adam):
         beta1, beta2 = group["betas"]
-        moments = [(s.get("exp_avg"), s.get("exp_avg_sq"), float(s.get("step", 0))) for s in state]
 
-        def update(weights, grads):
-            out = []
-            for i, (w, g) in enumerate(zip(weights, grads)):
-                if g is None:
-                    out.append(w)
-                    continue
-                m, v, t = moments[i]
-                m = (torch.zeros_like(w) if m is None else m) * beta1 + (1 - beta1) * g
-                v = (torch.zeros_like(w) if v is None else v) * beta2 + (1 - beta2) * g * g
-                t += 1
-                moments[i] = (m, v, t)
-                # sqrt'(0) is infinite: a clamp far below any squared gradient keeps its graph finite.
-                denom = v.clamp_min(1e-30).sqrt() / (1 - beta2 ** t) ** 0.5 + group["eps"]
-                out.append(w - group["lr"] / (1 - beta1 ** t) * m / denom)
-            return out
+        def step(w, g, s):
+            s["step"] = float(s.get("step", 0)) + 1
+            m = s["exp_avg"] = s.get("exp_avg", torch.zeros_like(w)) * beta1 + (1 - beta1) * g
+            v = s["exp_avg_sq"] = s.get("exp_avg_sq", torch.zeros_like(w)) * beta2 + (1 - beta2) * g * g
+            denom = v.clamp_min(1e-30).sqrt() / (1 - beta2 ** s["step"]) ** 0.5 + eps
+            return w - lr / (1 - beta1 ** s["step"]) * m / denom
     elif isinstance(opt, torch.optim.RMSprop):
         alpha = group["alpha"]
-        squares = [s.get("square_avg") for s in state]
 
-        def update(weights, grads):
-            out = []
-            for i, (w, g) in enumerate(zip(weights, grads)):
-                if g is None:
-                    out.append(w)
-                    continue
-                v = (torch.zeros_like(w) if squares[i] is None else squares[i]) * alpha + (1 - alpha) * g * g
-                squares[i] = v
-                out.append(w - group["lr"] * g / (v.clamp_min(1e-30).sqrt() + group["eps"]))
-            return out
+        def step(w, g, s):
+            v = s["square_avg"] = s.get("square_avg", torch.zeros_like(w)) * alpha + (1 - alpha) * g * g
+            return w - lr * g / (v.clamp_min(1e-30).sqrt() + eps)
     else:
         raise ConfigError(f"g_step = 'unrolled' unrolls Adam or RMSProp; D's optimiser is {type(opt).__name__}")
+
+    def update(weights, grads):
+        return [w if g is None else step(w, g, s) for w, g, s in zip(weights, grads, state)]
     return update
 
 
