@@ -117,8 +117,10 @@ class PacganToy(Reproduction):
         for row in ROWS:
             f = self.finals(results, f"{d}-{row}")
             m = [mean_spread(f[k])[0] for k in ("modes", "hq", "rkl")]
-            if None in m:
+            if m[0] is None:
                 continue
+            if m[2] is None:  # no high-quality sample in any trial: the histogram is undefined, the worst
+                m[2] = math.inf
             key = (m[0], m[1], -m[2])
             if best_key is None or key > best_key:
                 best, best_key = (row, m), key
