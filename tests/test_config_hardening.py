@@ -125,7 +125,8 @@ def test_values_just_outside_the_documented_range_are_refused_and_the_edges_acce
             make_config({key: value})
         assert_out_of_range(exc_info, key)
     for value in inside:
-        assert make_config({key: value}) is not None, value
+        companion = {"batch_size": value} if key == "pack" else {}  # a batch must split into packs
+        assert make_config({key: value, **companion}) is not None, value
 
 
 def test_range_messages_read_as_one_sentence():

@@ -425,6 +425,7 @@ def validate(cfg):
     from ganlab.augment import parse_policy
     from ganlab.gsteps import G_STEPS, check_g_step
     from ganlab.objectives import build_objective
+    from ganlab.seeing import check_pack
 
     parse_policy(cfg.augment)
 
@@ -441,6 +442,7 @@ def validate(cfg):
     build_objective(cfg.objective, cfg.objective_args)
     G_STEPS.lookup(cfg.g_step)
     check_g_step(cfg.g_step, cfg.g_step_args)
+    check_pack(cfg.pack, cfg.batch_size)
     for point in cfg.eval_at_kimg:
         if isinstance(point, bool) or not isinstance(point, (int, float)) or not 1e-6 <= point <= 1e9:
             raise ConfigError(f"eval_at_kimg = {_show(cfg.eval_at_kimg)} holds {point!r}; expected a list of kimg "

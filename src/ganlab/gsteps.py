@@ -2,8 +2,8 @@
 
 A G step is a callable `(D, fake, real) -> scalar loss` built once per run, with D what D sees
 (ganlab.seeing), fake = G(z) with its graph to G, and real the last real batch of the D steps.
-The loop owns backward and step. Entries of G_STEPS are factories whose keyword arguments are set
-with `--set g_step_args.NAME=VALUE`.
+The loop owns backward and step. Entries of G_STEPS are factories `(objective, d_opt, **args)`
+whose keyword arguments are set with `--set g_step_args.NAME=VALUE`.
 
 - `standard`: the objective's G loss against the current D.
 - `unrolled` (Metz et al. 2017, "Unrolled Generative Adversarial Networks"): the G loss against
@@ -34,15 +34,13 @@ G_STEPS = Registry("g_step")
 
 
 @G_STEPS.register("standard", "G's loss against the current D (every GAN paper's default)")
-def standard():
-    return lambda objective, d_opt: objective.generator_loss
+def standard(objective, d_opt):
+    return objective.generator_loss
 
 
 @G_STEPS.register("unrolled", "Metz et al. 2017: G's loss against D unrolled `steps` steps of its own optimiser (default 5); second_order true backpropagates through the unrolled updates (the paper), false uses a look-ahead copy (first term of Eq. 12 only)")
-def unrolled(steps=5, second_order=True):
-    def build(objective, d_opt):
-        return UnrolledStep(objective, d_opt, steps, second_order)
-    return build
+def unrolled(objective, d_opt, steps=5, second_order=True):
+    return UnrolledStep(objective, d_opt, steps, second_order)
 
 
 class UnrolledStep:
@@ -125,12 +123,13 @@ def functional_update(opt, params):
 
 def g_step_params(name):
     """{argument: default} of G step `name`."""
-    return {k: p.default for k, p in inspect.signature(G_STEPS.lookup(name)).parameters.items()}
+    params = inspect.signature(G_STEPS.lookup(name)).parameters.items()
+    return {k: p.default for k, p in params if k not in ("objective", "d_opt")}
 
 
 def build_g_step(name, args, objective, d_opt):
     """The G step `name` with arguments `args` for this objective and D optimiser."""
-    return G_STEPS[name](**check_g_step(name, args))(objective, d_opt)
+    return G_STEPS[name](objective, d_opt, **check_g_step(name, args))
 
 
 def check_g_step(name, args):

@@ -57,9 +57,9 @@ def check_pack(m, batch_size):
 
 
 def seeing(D, cfg, data_kind):
-    """The DView the loop trains with: cfg.augment's ops (images only) and cfg.pack."""
+    """The DView the loop trains with: cfg.augment's ops (images only) and cfg.pack (validated
+    against batch_size with the config, `check_pack`)."""
     ops = parse_policy(cfg.augment)
     if ops and data_kind != "image":
         raise ConfigError(f"augment = {cfg.augment!r} transforms images; this data holds points (expected augment=null)")
-    check_pack(cfg.pack, cfg.batch_size)
     return DView(D, ops, cfg.pack)

@@ -14,23 +14,14 @@ SHOWN = [("fid5k_lenet", "fid5k_lenet (lower is better)"),
          ("pr5k_lenet_precision", "precision (k = 3)"), ("pr5k_lenet_recall", "recall (k = 3)")]
 
 
-def _final(results, group, metric):
-    """Each completed trial's value at its last eval point."""
-    out = []
-    for t in results.of(group):
-        series = t.evals.get(metric) or {}
-        out.append(series[max(series)] if series else None)
-    return out
-
-
 def _sentence_compare(results, a, b, metric, lower=True):
     """An honest sentence comparing config a with config b on the final metric over seeds."""
-    ma, sa, na, ca = mean_spread(_final(results, a, metric))
-    mb, sb, nb, cb = mean_spread(_final(results, b, metric))
+    ma, sa, na, ca = mean_spread(results.finals(a, metric))
+    mb, sb, nb, cb = mean_spread(results.finals(b, metric))
     if ma is None or mb is None:
         return f"{a} or {b} has no completed trial: no comparison."
     better = (ma < mb) if lower else (ma > mb)
-    lead = f"final {metric}: {a} {format_spread(_final(results, a, metric))} vs {b} {format_spread(_final(results, b, metric))}"
+    lead = f"final {metric}: {a} {format_spread(results.finals(a, metric))} vs {b} {format_spread(results.finals(b, metric))}"
     if min(na, nb) < 2:
         return (f"{lead}. With one seed each, {a if better else b} is ahead, but one seed cannot separate them "
                 f"(seed-to-seed spread of a single config is often larger than such a gap); run --seeds 3.")
@@ -196,7 +187,7 @@ class Robustness(Reproduction):
             for i, (preset, (setting, _)) in enumerate(settings, start=1):
                 cells = []
                 for c in cols:
-                    cells.append(format_spread(_final(results, f"{i}-{c}", metric)))
+                    cells.append(format_spread(results.finals(f"{i}-{c}", metric)))
                 lines.append(f"| {setting} | " + " | ".join(cells) + " |")
             lines.append("")
         lines += ["## Published numbers", "",
@@ -211,7 +202,7 @@ class Robustness(Reproduction):
                   "## Reading", ""]
         best = []
         for i, (preset, (setting, _)) in enumerate(settings, start=1):
-            means = {c: mean_spread(_final(results, f"{i}-{c}", "fid5k_lenet"))[0] for c in cols}
+            means = {c: mean_spread(results.finals(f"{i}-{c}", "fid5k_lenet"))[0] for c in cols}
             means = {c: m for c, m in means.items() if m is not None and math.isfinite(m)}
             if means:
                 best.append(min(means, key=means.get))

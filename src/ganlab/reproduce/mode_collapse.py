@@ -39,6 +39,11 @@ ROWS = {
 }
 
 
+def _finals(results, group):
+    """{modes, hq, rkl: values at each completed trial's end} of one row."""
+    return {k: results.finals(group, k) for k in ("modes", "hq", "rkl")}
+
+
 def mean_se(values, digits=3, scale=1.0):
     """'7.9 ± 0.1': mean ± standard error of the finite values, as PacGAN's tables; '-' for none."""
     mean, std, n, _ = mean_spread([v * scale for v in values if v is not None])
@@ -69,15 +74,6 @@ class PacganToy(Reproduction):
                                              sets={"lr_decay_kimg": self.run_kimg(quick), "tensorboard": False})
         return make_grid_definition(entries, seeds, kimg=kimg, eval_every=every, metric="rkl", sets=sets)
 
-    def finals(self, results, group):
-        """(modes, hq, rkl) lists at each completed trial's last eval point."""
-        out = {"modes": [], "hq": [], "rkl": []}
-        for t in results.of(group):
-            for key in out:
-                series = t.evals.get(key) or {}
-                out[key].append(series[max(series)] if series else None)
-        return out
-
     def sections(self, results, folder, study=None):
         kimg = results.definition["kimg"]
         lines = ["## Protocol", "",
@@ -99,7 +95,7 @@ class PacganToy(Reproduction):
                       "|---|---|---|---|---|---|---|"]
             for row in ROWS:
                 group = f"{d}-{row}"
-                f = self.finals(results, group)
+                f = _finals(results, group)
                 times = [t.time_s for t in results.of(group) if t.time_s]
                 wall = f"{sum(times) / len(times):.0f}" if times else "-"
                 lines.append(f"| {row} | ganlab | {len(results.of(group))} | {mean_se(f['modes'])} | "
@@ -115,7 +111,7 @@ class PacganToy(Reproduction):
         """Which published rows our best row beats on all three columns, in one honest paragraph."""
         best, best_key = None, None
         for row in ROWS:
-            f = self.finals(results, f"{d}-{row}")
+            f = _finals(results, f"{d}-{row}")
             m = [mean_spread(f[k])[0] for k in ("modes", "hq", "rkl")]
             if m[0] is None:
                 continue

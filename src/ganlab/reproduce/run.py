@@ -41,6 +41,14 @@ class Results:
         """The metric at eval point `kimg` of every completed trial of `group` (None where missing)."""
         return [at_point(t.evals.get(metric, {}), kimg) for t in self.of(group)]
 
+    def finals(self, group, metric):
+        """The metric at each completed trial's last eval point (None where it has none)."""
+        out = []
+        for t in self.of(group):
+            series = t.evals.get(metric) or {}
+            out.append(series[max(series)] if series else None)
+        return out
+
     def spread(self, group, metric, kimg, digits=4):
         return format_spread(self.values(group, metric, kimg), digits)
 
