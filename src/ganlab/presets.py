@@ -145,3 +145,37 @@ preset("progressive-cifar10", "Progressive GAN (Karras et al. 2018) on CIFAR-10 
        "in 60-kimg phases, WGAN-GP (10, drift 0.001), n_critic 1, Adam(1e-3, 0, 0.99), G EMA; 600 kimg",
        **dict(_PROGRESSIVE, data__name="cifar10", G__width=16, D__width=16, phase_kimg=60.0,
               ema_kimg=5.0, kimg=600.0, log_kimg=5.0, snapshot_kimg=30.0))
+
+# --- Stacked-MNIST (1,000 modes; Lin et al. 2018, PacGAN, Tables 2-3; research wave2 §2.3) ---------
+# VEEGAN's setting (PacGAN Table 2): 128,000 stacks, DCGAN, z 100, batch 64, Adam(2e-4, 0.5), 50
+# epochs (6,400 kimg), modes and KL over 26,000 samples. Here the stacks come from MNIST-5k (set
+# data.path to MNIST's IDX folder for full MNIST) and the networks are ganlab's DCGAN-28 at width 64
+# (G z -> 128@7 -> 64@14 -> 3@28). PacDCGAN-m judges m images per D example and, as in PacGAN, keeps
+# the batch of packed examples: batch_size counts images, so it is 64 * m.
+_STACKED = dict(_DCGAN, data__name="stacked-mnist", data__n=128_000, objective="nonsaturating", kimg=6400.0,
+                log_kimg=10.0, snapshot_kimg=320.0, eval_kimg=640.0, metrics=["modes26k_stacked"])
+preset("stacked-dcgan", "Stacked-MNIST, VEEGAN setting (PacGAN Table 2): DCGAN-28 width 64, z 100, batch 64, "
+       "Adam(2e-4, 0.5), non-saturating GAN, 50 epochs of 128,000 stacks (6,400 kimg); modes26k_stacked",
+       **_STACKED)
+for _m in (2, 3, 4):
+    preset(f"stacked-pacdcgan{_m}", f"Stacked-MNIST, VEEGAN setting: PacDCGAN{_m} (Lin et al. 2018), D judges {_m} "
+           f"images per example, batch {64 * _m} images = 64 packed examples; otherwise stacked-dcgan",
+           **dict(_STACKED, pack=_m, batch_size=64 * _m))
+preset("stacked-unrolled", "Stacked-MNIST, VEEGAN setting: Unrolled GAN (Metz et al. 2017), G's loss against D "
+       "unrolled 5 Adam steps with the second-order term; otherwise stacked-dcgan",
+       **dict(_STACKED, g_step="unrolled", g_step_args={"steps": 5}))
+
+# Metz et al.'s small-D setting (PacGAN Table 3): stacks of 32x32 (data.pad 2), z 256, batch 128, D
+# Adam(2e-4, 0.5, 0.99), G Adam(1e-4, 0.5, 0.99), 500,000 steps (64,000 kimg). Their G is linear ->
+# 64@4 then 3x3 deconvs 32/16/8 and a conv to 3 channels; ganlab's DCGAN-32 at G width 8 is 32@4 ->
+# 16@8 -> 8@16 -> 3@32 (4x4 kernels). D at width 2 is 2@16 -> 4@8 -> 8@4 -> 1 (Metz's 1/4-size D,
+# conv 2/4/8) and at width 4 is 4/8/16 (the 1/2-size D).
+_SMALL_D = dict(_STACKED, data__pad=2, z_dim=256, batch_size=128, G__width=8, kimg=64_000.0,
+                g_opt__lr=1e-4, d_opt__lr=2e-4, g_opt__beta2=0.99, d_opt__beta2=0.99,
+                log_kimg=20.0, snapshot_kimg=1000.0, eval_kimg=2000.0)
+for _quarter, _width in (("d4", 2), ("d2", 4)):
+    _share = "1/4" if _width == 2 else "1/2"
+    preset(f"stacked-small-{_quarter}", f"Stacked-MNIST, Metz et al.'s small-D setting (PacGAN Table 3): D {_share} of G "
+           f"(conv {_width}/{2 * _width}/{4 * _width} channels), G deconv 32/16/8, z 256, batch 128, Adam D 2e-4 / "
+           f"G 1e-4 (0.5, 0.99), 32x32, 64,000 kimg; --set pack=2 batch_size=256 for PacDCGAN2",
+           **dict(_SMALL_D, D__width=_width))

@@ -10,7 +10,7 @@ Loaders never download; `ganlab.data.download` fetches the known archives for on
 from dataclasses import replace
 
 from ganlab.data.base import DATASETS, Dataset, conform_images, pad_dataset, validate_dataset
-from ganlab.data import toy, embedded, images, arrays  # noqa: F401  (they register their datasets)
+from ganlab.data import toy, embedded, images, arrays, stacked  # noqa: F401  (they register their datasets)
 
 
 def load_dataset(cfg) -> Dataset:

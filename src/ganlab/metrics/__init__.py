@@ -31,7 +31,9 @@ Example (run verbatim by tests/test_metrics_api.py)::
 
 Registry: `fid5k_lenet` is the Fréchet distance between 5,000 generated images and 5,000 real
 training images in the penultimate-layer features of the shipped MNIST classifier; numbers are
-comparable only between identical names. The toy metrics (`modes`, `hq`, `rkl`) are computed
+comparable only between identical names. `modes26k_stacked` counts the Stacked-MNIST modes (the
+triples of per-channel digits) among 26,000 samples, with `modes26k_stacked_kl` the KL of their
+histogram to uniform over the 1,000 modes (VEEGAN / PacGAN Table 2). The toy metrics (`modes`, `hq`, `rkl`) are computed
 during training on toy data and follow PacGAN's protocol.
 
 The functions load lazily (PEP 562), so `from ganlab.metrics import METRICS` stays free of torch
@@ -95,6 +97,7 @@ _metric("pr5k_lenet", "precision and recall (k = 3), 5k vs 5k, lenet-mnist featu
 _metric("dc5k_lenet", "density and coverage (k = 5), 5k vs 5k, lenet-mnist features", kind="dc", extractor="lenet-mnist", num=5000, lower_is_better=False)
 _metric("mnist_score5k", "MNIST score: Inception Score with the lenet-mnist classifier, 5k samples, 10 splits (max 10)", kind="is", extractor="lenet-mnist", num=5000, lower_is_better=False)
 _metric("classes5k_lenet", "digit classes covered by 5k samples (argmax of lenet-mnist) and KL of that histogram to uniform", kind="classes", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("modes26k_stacked", "Stacked-MNIST: modes of 1,000 covered by 26k samples (lenet-mnist per channel; VEEGAN/PacGAN protocol) and KL of that histogram to uniform", kind="classes", extractor="lenet-stacked", num=26000, lower_is_better=False)
 _metric("fid10k_inception", "FID, 10k generated vs 10k real, InceptionV3 pool3 (FID weights from a local file)", kind="fid", extractor="inception-fid", num=10000)
 _metric("kid10k_inception", "KID (cubic kernel, 100 subsets of 1000), 10k vs 10k, InceptionV3 pool3", kind="kid", extractor="inception-fid", num=10000)
 _metric("is10k_inception", "Inception Score, 10k samples, 10 splits, FID-weights InceptionV3 logits", kind="is", extractor="inception-fid", num=10000, lower_is_better=False)

@@ -83,6 +83,36 @@ class LeNetExtractor(Extractor):
         return {"features": h.double(), "probs": F.softmax(logits.double(), dim=1)}
 
 
+class StackedLeNetExtractor(Extractor):
+    """Stacked-MNIST: the LeNet applied to each of the 3 channels (VEEGAN/PacGAN protocol).
+
+    features: the three 128-d feature vectors side by side [N, 384]; probs: the joint over the
+    1,000 modes 100 a + 10 b + c as the product of the three channels' softmaxes [N, 1000], so that
+    its argmax is the triple of per-channel predictions (the protocol's mode of a sample).
+    """
+
+    dim = 3 * LeNetExtractor.dim
+    num_classes = 10 ** 3
+
+    def __init__(self, lenet: LeNetExtractor):
+        super().__init__()
+        self.lenet = lenet
+        self.weights_id = f"stacked-{lenet.weights_id}"
+
+    def train(self, mode=True):
+        return super().train(False)
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ConfigError(f"the lenet-stacked extractor needs Stacked-MNIST images 3x28x28 (or 3x32x32 padded "
+                              f"by 2); got shape {tuple(x.shape)}")
+        n = x.shape[0]
+        out = self.lenet(x.reshape(n * 3, 1, *x.shape[2:]))             # each channel a digit
+        p = out["probs"].view(n, 3, 10)                                   # [N, 3, 10]
+        joint = p[:, 0, :, None, None] * p[:, 1, None, :, None] * p[:, 2, None, None, :]  # [N, 10, 10, 10]
+        return {"features": out["features"].view(n, self.dim), "probs": joint.reshape(n, self.num_classes)}
+
+
 def weights_id(path) -> str:
     """First 16 hex digits of the sha256 of the weights file: names cached real-data statistics."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
@@ -108,3 +138,10 @@ def load_lenet(path=WEIGHTS_PATH, device="cpu") -> LeNetExtractor:
                                     "10-class softmax (MNIST score, class histogram); 1x28x28")
 def lenet_mnist(device="cpu"):
     return load_lenet(WEIGHTS_PATH, device)
+
+
+@EXTRACTORS.register("lenet-stacked", "lenet-mnist on each channel of Stacked-MNIST (VEEGAN/PacGAN protocol): "
+                                      "384-d features, softmax over the 1,000 modes as the product of "
+                                      "the channels' softmaxes; 3x28x28")
+def lenet_stacked(device="cpu"):
+    return StackedLeNetExtractor(load_lenet(WEIGHTS_PATH, device))

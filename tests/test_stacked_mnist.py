@@ -1,0 +1,135 @@
+"""Stacked-MNIST (1,000 modes): the stacks and their mode labels in closed form, determinism, the
+full-MNIST source, refusals, the per-channel classifier and the modes26k_stacked metric, and
+training contracts of the presets (DCGAN, PacDCGAN2, the small-D setting)."""
+
+import json
+from dataclasses import replace
+
+import math
+import pytest
+import torch
+
+from ganlab.config import DataConfig, make_config
+from ganlab.data import load_dataset
+from ganlab.data.stacked import MAX_STACKS, mode_of, stack_digits
+from ganlab.errors import ConfigError, DataError
+from ganlab.metrics import METRICS
+from ganlab.metrics.evaluate import compute_metrics, extract_features
+from ganlab.metrics.lenet import load_lenet, mnist5k_split
+from ganlab.presets import PRESETS
+from ganlab.training import training_loop
+from test_data import make_idx_folder
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_mode_is_hundreds_tens_units_of_the_channels():
+    assert mode_of(torch.tensor([[0, 0, 0], [9, 9, 9], [2, 7, 1], [0, 3, 0]])).tolist() == [0, 999, 271, 30]
+
+
+def test_stacks_take_each_channel_from_a_digit_with_its_label():
+    # Source digit k is an image filled with the value 10 k + label, so every channel names its source.
+    labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
+    images = (10 * torch.arange(8) + labels).to(torch.uint8).view(8, 1, 1, 1).expand(8, 1, 28, 28).clone()
+    stacks, modes = stack_digits(images, labels, 500, seed=7)
+    assert stacks.shape == (500, 3, 28, 28) and stacks.dtype == torch.uint8
+    source = stacks[:, :, 0, 0].long() // 10                       # [500, 3] indices of the source digits
+    assert torch.all(stacks == stacks[:, :, :1, :1])               # each channel is one whole digit
+    assert torch.equal(modes, mode_of(labels[source]))
+    assert len(torch.unique(source)) == 8                          # with replacement, uniformly: all used
+    again, _ = stack_digits(images, labels, 500, seed=7)
+    other, _ = stack_digits(images, labels, 500, seed=8)
+    assert torch.equal(again, stacks) and not torch.equal(other, stacks)
+
+
+def test_stacked_mnist5k_has_the_thousand_modes():
+    ds = load_dataset(DataConfig(name="stacked-mnist", n=20_000))
+    assert ds.shape == (3, 28, 28) and ds.num_classes == 1000 and len(ds) == 20_000
+    counts = torch.bincount(ds.labels, minlength=1000)
+    assert (counts > 0).all() and counts.max() < 50                # ~20 per mode, uniform
+    padded = load_dataset(DataConfig(name="stacked-mnist", n=10, pad=2))
+    assert padded.shape == (3, 32, 32)
+
+
+def test_stacks_from_full_mnist_idx_files(tmp_path):
+    images, labels = make_idx_folder(tmp_path, n=30)
+    ds = load_dataset(DataConfig(name="stacked-mnist", n=100, path=str(tmp_path)))
+    expected, modes = stack_digits(torch.from_numpy(images)[:, None], torch.from_numpy(labels).long(), 100, 0)
+    assert torch.equal(ds.data, expected) and torch.equal(ds.labels, modes)
+
+
+def test_bad_stacked_inputs_are_refused_with_one_sentence(tmp_path):
+    with pytest.raises(ConfigError, match=f"data.n: 0 stacks is out of range for stacked-mnist; expected 1..{MAX_STACKS}"):
+        load_dataset(DataConfig(name="stacked-mnist", n=0))
+    with pytest.raises(DataError, match="does not exist; expected the folder holding MNIST's IDX files"):
+        load_dataset(DataConfig(name="stacked-mnist", path=str(tmp_path / "nothing")))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="is a file; expected the folder holding MNIST's IDX files"):
+        load_dataset(DataConfig(name="stacked-mnist", path=str(tmp_path / "file")))
+
+
+def test_stacked_classifier_is_the_product_of_the_channels():
+    lenet = load_lenet()
+    from ganlab.metrics import EXTRACTORS
+    stacked = EXTRACTORS.lookup("lenet-stacked")()
+    x = torch.rand(7, 3, 28, 28) * 2 - 1
+    out = stacked(x)
+    per_channel = [lenet(x[:, k:k + 1])["probs"] for k in range(3)]  # [7, 10] each
+    joint = torch.einsum("na,nb,nc->nabc", *per_channel).reshape(7, 1000)
+    torch.testing.assert_close(out["probs"], joint)
+    torch.testing.assert_close(out["probs"].sum(dim=1), torch.ones(7, dtype=torch.float64))
+    argmax = torch.stack([p.argmax(dim=1) for p in per_channel], dim=1)
+    assert torch.equal(out["probs"].argmax(dim=1), mode_of(argmax))
+    assert out["features"].shape == (7, 384)
+    torch.testing.assert_close(out["features"][:, 128:256], lenet(x[:, 1:2])["features"])
+    torch.testing.assert_close(stacked(torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1))["probs"], out["probs"])
+    with pytest.raises(ConfigError, match="needs Stacked-MNIST images 3x28x28"):
+        stacked(torch.rand(2, 1, 28, 28))
+
+
+def test_classifier_reads_stacks_of_held_out_digits():
+    """The protocol counts modes with the classifier: its accuracy on real stacks of digits it never
+    saw is that of one digit cubed (lenet-mnist: ~0.97 per held-out MNIST-5k digit)."""
+    from ganlab.data.embedded import mnist5k_path, read_mnist5k
+    images, labels = (torch.from_numpy(a.copy()) for a in read_mnist5k(str(mnist5k_path())))
+    _, heldout = mnist5k_split(labels)
+    stacks, modes = stack_digits(images[heldout], labels[heldout], 600, seed=0)
+    probs = extract_features("lenet-stacked", stacks.float() / 127.5 - 1)["probs"]
+    accuracy = (probs.argmax(dim=1) == modes).double().mean().item()
+    assert 0.85 < accuracy <= 1.0
+
+
+def test_modes26k_stacked_counts_modes_and_kl_in_closed_form():
+    spec = METRICS.lookup("modes26k_stacked")
+    assert (spec.kind, spec.extractor, spec.num, spec.lower_is_better) == ("classes", "lenet-stacked", 26_000, False)
+    # 40 samples on 4 modes, 10 each: 4 modes, KL to uniform over 1,000 = log(1000 / 4).
+    probs = torch.zeros(40, 1000, dtype=torch.float64)
+    probs[torch.arange(40), torch.tensor([5, 271, 999, 0]).repeat(10)] = 1.0
+    out = compute_metrics({"modes26k_stacked": replace(spec, num=40)},
+                          fake={"lenet-stacked": (torch.zeros(40, 384), probs)}, real={})
+    assert out["modes26k_stacked"] == 4
+    assert out["modes26k_stacked_kl"] == pytest.approx(math.log(1000 / 4), rel=1e-12)
+
+
+def _train(tmp_path, preset, **extra):
+    cfg = make_config({**PRESETS[preset], "data.n": 2000, "kimg": 0.5, "log_kimg": 0.25, "snapshot_kimg": 0.5,
+                       "eval_kimg": None, "metrics": [], **extra})
+    training_loop(cfg, tmp_path, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all(math.isfinite(r["loss_D"]) and math.isfinite(r["loss_G"]) for r in rows)
+    return cfg
+
+
+@pytest.mark.parametrize("preset", ["stacked-dcgan", "stacked-pacdcgan2", "stacked-small-d4"])
+def test_stacked_presets_train(tmp_path, preset):
+    cfg = _train(tmp_path, preset, **({"G.width": 16, "D.width": 16} if preset != "stacked-small-d4" else {}))
+    if preset == "stacked-pacdcgan2":
+        assert cfg.pack == 2 and cfg.batch_size == 128
+
+
+def test_stacked_presets_follow_the_protocols():
+    veegan, small = PRESETS["stacked-dcgan"], PRESETS["stacked-small-d4"]
+    assert (veegan["data.n"], veegan["batch_size"], veegan["z_dim"], veegan["kimg"]) == (128_000, 64, 100, 50 * 128.0)
+    assert PRESETS["stacked-pacdcgan4"]["batch_size"] == 4 * 64 and PRESETS["stacked-pacdcgan4"]["pack"] == 4
+    assert (small["z_dim"], small["batch_size"], small["kimg"], small["D.width"]) == (256, 128, 500_000 * 128 / 1000, 2)
+    assert PRESETS["stacked-small-d2"]["D.width"] == 4
