@@ -29,6 +29,7 @@ def write_npz(path, images):
     np.savez(path, x=images)
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_eval_sets_real_halves_close_noise_far(run_cli, tmp_path):
     digits = load_dataset(DataConfig(name="mnist5k")).data.numpy()  # uint8 [5000, 1, 28, 28]
     rng = np.random.default_rng(0)

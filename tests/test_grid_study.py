@@ -3,6 +3,7 @@ schedule at listed kimg, and the reproduction write-ups (ganlab.reproduce)."""
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -179,6 +180,7 @@ def test_robustness_write_up(tmp_path, png):
     assert (tmp_path / "samples.png").is_file()
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_seed_report_write_up_compares_honestly(tmp_path, png):
     from ganlab.reproduce import REPRODUCTIONS
 
@@ -221,7 +223,7 @@ def test_lucic_definition_is_the_narrow_space():
     assert d["space"] == "narrow" and d["trials"] == 2 and len(d["objectives"]) == 7 and d["eval_every"] == 2.5
 
 
-@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k", "pacgan-toy"])
+@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k", "pacgan-toy", "pacgan-stacked"])
 def test_every_reproduction_defines_both_variants_and_its_write_up(name):
     from ganlab.reproduce import REPRODUCTIONS, Reproduction
 
@@ -239,6 +241,7 @@ def test_the_base_reproduction_says_what_it_lacks():
         Reproduction().definition(True, 1)
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_path):
     r = run_cli("reproduce", "pacgan-toy", "--quick", "--seeds", "1", "--kimg", "1.024", "--out", tmp_path / "docs",
                 "--studies", tmp_path / "studies")
@@ -249,6 +252,38 @@ def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_p
         assert f"### {d}" in readme and f"Best ganlab row on the {d}:" in readme
     assert "| PacGAN4 | PacGAN Table 1 | 10 | 24.8±0.2 | 93.6±0.6 | 0.04±0.01 | - |" in readme
     assert "| unrolled10 | ganlab | 1 |" in readme and "| pacgan3 | ganlab | 1 |" in readme
+
+
+def _stacked_results(values):
+    from ganlab.reproduce.run import Results, Trial
+
+    trials = [Trial(cfg_id=0, group=group, seed=seed, state="COMPLETE", run_dir=Path("."), time_s=10.0,
+                    evals={"modes26k_stacked": {100.0: m}, "modes26k_stacked_kl": {100.0: kl}})
+              for group, rows in values.items() for seed, (m, kl) in enumerate(rows)]
+    return Results(name="pacgan-stacked", quick=True, definition={"kimg": 100.0, "seed": 0, "trials": 2}, trials=trials)
+
+
+def test_pacgan_stacked_write_up_states_both_tables_and_the_best_row(tmp_path):
+    from ganlab.reproduce.mode_collapse import PacganStacked
+
+    results = _stacked_results({"veegan-dcgan": [(400, 2.0), (500, 1.5)], "d4-pacdcgan2": [(995, 0.05), (993, 0.07)]})
+    lines = PacganStacked().sections(results, tmp_path)
+    text = "\n".join(lines)
+    assert f"| dcgan | ganlab | 2 | 450 ± 50 | 1.75 ± 0.25 | 10 |" in text
+    assert "| PacDCGAN2 | PacGAN Table 2 | - | 1000.0±0.00 | 0.06±0.003 | - |" in text
+    assert "| PacDCGAN4 | PacGAN Table 3 | - | 667.4±29.00 | 1.81±0.15 | - |" in text
+    assert "| unrolled5 | ganlab | 0 | - | - | - |" in text
+    assert lines[-2] == ("Best ganlab row: d4-pacdcgan2 (994 modes, KL 0.06). The goal (≥ 990 modes, KL ≤ 0.1) "
+                         "is met at 100 kimg.")
+
+
+@pytest.mark.slow
+def test_pacgan_stacked_reproduction_runs_tiny(run_cli, tmp_path):
+    r = run_cli("reproduce", "pacgan-stacked", "--quick", "--kimg", "0.256", "--set", "data.n=2000",
+                "--out", tmp_path / "docs", "--studies", tmp_path / "studies")
+    assert r.code == 0, r.err
+    readme = (tmp_path / "docs" / "pacgan-stacked" / "quick" / "README.md").read_text()
+    assert "Trials: 7 of 7 complete" in readme and "Best ganlab row:" in readme
 
 
 def test_mean_and_standard_error_as_pacgan_reports_them():

@@ -51,6 +51,9 @@ SLOW = {
     "ganlab reproduce wgan-gp-robustness --quick":
         "28 configs, each a one-step run evaluated with fid5k_lenet (5,000 samples): minutes even shrunk; "
         "tests/test_grid_study.py checks its definition and write-up",
+    "ganlab train --preset stacked-pacdcgan2 --kimg 200 --eval-every 50":
+        "one evaluation of modes26k_stacked, 26,000 samples through the classifier three times (the protocol's "
+        "count): ~30 s; tests/test_stacked_mnist.py trains the preset and checks the metric by default",
     "ganlab study run --preset-study mnist5k-small":
         "4 objectives x 2 DCGAN-28 trials, each evaluated with fid5k_lenet (5,000 samples): ~20 s shrunk",
 }

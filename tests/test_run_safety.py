@@ -245,6 +245,7 @@ def _assert_kills_change_nothing(run_cli, tmp_path, args, kills, seed):
     return progress
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_kill_9_at_random_points_leaves_the_same_run(run_cli, tmp_path):
     _assert_kills_change_nothing(run_cli, tmp_path, DIVERGING, kills=3, seed=0)
 

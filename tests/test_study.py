@@ -243,6 +243,7 @@ def _try(fn):
         return None
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_killed_worker_and_killed_launcher_lose_and_duplicate_nothing(run_cli, tmp_path, fast_heartbeat):
     env = {**os.environ, **FAST_HEARTBEAT, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "ganlab.cli", *map(str, study_cmd("crash", "--out", tmp_path, kimg=12, trials=4))]

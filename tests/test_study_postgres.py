@@ -65,6 +65,7 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_postgres_study_with_two_workers_survives_a_killed_worker(postgres_url, tmp_path):
     from ganlab.study.storage import load_study
 

@@ -40,6 +40,7 @@ def test_scalars_and_grids_match_the_run(run_cli, tmp_path):
     assert [e.step for e in acc.Images("samples")] == [512, 1024] and len(grids) == 2
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_a_rollback_leaves_the_same_history_as_metrics_jsonl(run_cli, tmp_path):
     args = TOY + ["--set", "objective=fgan-neyman", "--set", "G.width=32", "--set", "D.width=32", "--set", "g_opt.lr=1e-2",
                   "--set", "d_opt.lr=1e-2", "--set", "log_kimg=2", "--set", "snapshot_kimg=10",

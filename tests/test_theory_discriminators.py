@@ -22,6 +22,7 @@ def test_registered_with_a_cited_claim(name):
     assert "et al." in EXPERIMENTS.descriptions[name]
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_optimal_discriminator(tmp_path):
     result = _run("optimal-discriminator", tmp_path)
     for pair in PAIRS:
@@ -32,6 +33,7 @@ def test_optimal_discriminator(tmp_path):
         assert -1.3863 < r["integral"] < 0
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_lsgan_chi2(tmp_path):
     result = _run("lsgan-chi2", tmp_path)
     for pair in PAIRS:
@@ -41,6 +43,7 @@ def test_lsgan_chi2(tmp_path):
         assert r["integral"] > 0.1  # the pairs differ, so the chi^2 integral is far from 0
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_critic_vs_discriminator(tmp_path):
     result = _run("critic-vs-discriminator", tmp_path)
     assert result["minimax_g_grad_at_fake"] <= 0.01  # saturating G loss: the gradient vanishes

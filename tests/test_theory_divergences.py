@@ -77,6 +77,7 @@ def _run(name, tmp_path, seed=0):
     return result
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_wasserstein_vs_js(tmp_path):
     r = _run("wasserstein-vs-js", tmp_path)
     theta = np.array(r["theta"])
@@ -86,6 +87,7 @@ def test_wasserstein_vs_js(tmp_path):
     assert abs(js[theta == 0][0]) <= 0.05
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_f_divergences(tmp_path):
     r = _run("f-divergences", tmp_path)
     for name in FDIVERGENCES:

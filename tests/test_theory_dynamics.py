@@ -4,6 +4,8 @@ parseable result.json, and its main number is within the tolerance its claim sta
 import json
 import math
 
+import pytest
+
 from ganlab.theory import EXPERIMENTS, run_experiment
 
 
@@ -16,6 +18,7 @@ def _run(name, tmp_path):
     return result
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_vanishing_gradients(tmp_path):
     r = _run("vanishing-gradients", tmp_path)
     ratios = r["final_over_peak"]
@@ -35,6 +38,7 @@ def test_bilinear_game(tmp_path):
     assert math.sqrt(2) - 1e-9 <= lo and hi <= math.sqrt(2.1 / 0.95) + 1e-9  # start (1, 1), eta 0.1
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_mode_collapse(tmp_path):
     r = _run("mode-collapse", tmp_path)
     assert r["runs"]["WGAN-GP"][-1]["modes"] >= 7
@@ -43,6 +47,7 @@ def test_mode_collapse(tmp_path):
         assert len(rows) == 4 and all(sum(row["counts"]) == round(row["hq"] * 2500) for row in rows)
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_helvetica_scenario(tmp_path):
     """More G steps per round of D steps: fewer modes and fewer distinct outputs (seed 0, 200 kimg)."""
     r = _run("helvetica", tmp_path)

@@ -38,6 +38,7 @@ def test_predicted_rescaling_of_the_default_codes():
     assert predicted_rescaling(1.0, 0.0, 1.0, 1.0) == pytest.approx(3.0)  # the 0-1 coding: 1 + 2λ
 
 
+@pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_quick_run(tmp_path):
     r = run_experiment("lsgan-mm-gradient", tmp_path, quick=True, seed=0)
     assert r["ok"], {k: c for k, c in r["checks"].items() if not c["ok"]}

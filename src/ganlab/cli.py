@@ -413,6 +413,7 @@ Reproductions:
   wgan-gp-robustness  NS, LSGAN, WGAN, WGAN-GP x the seven architectures of WGAN-GP's Fig. 2
   lucic-mnist5k       Lucic et al.'s random search on MNIST-5k (--seeds: trials per objective)
   pacgan-toy          GAN, WGAN-GP, Unrolled GAN, PacGAN on the ring and grid, beside PacGAN Table 1 (10 seeds)
+  pacgan-stacked      DCGAN, Unrolled GAN, PacDCGAN2 on Stacked-MNIST, beside PacGAN Tables 2-3 (10 seeds)
 
 \b
 Examples:
