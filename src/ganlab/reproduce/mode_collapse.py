@@ -44,6 +44,12 @@ def _finals(results, group):
     return {k: results.finals(group, k) for k in ("modes", "hq", "rkl")}
 
 
+def _wall(results, group):
+    """Mean training wall time per completed run of `group`, in whole seconds ('-' for none)."""
+    times = [t.time_s for t in results.of(group) if t.time_s]
+    return f"{sum(times) / len(times):.0f}" if times else "-"
+
+
 def mean_se(values, digits=3, scale=1.0):
     """'7.9 ± 0.1': mean ± standard error of the finite values, as PacGAN's tables; '-' for none."""
     mean, std, n, _ = mean_spread([v * scale for v in values if v is not None])
@@ -96,8 +102,7 @@ class PacganToy(Reproduction):
             for row in ROWS:
                 group = f"{d}-{row}"
                 f = _finals(results, group)
-                times = [t.time_s for t in results.of(group) if t.time_s]
-                wall = f"{sum(times) / len(times):.0f}" if times else "-"
+                wall = _wall(results, group)
                 lines.append(f"| {row} | ganlab | {len(results.of(group))} | {mean_se(f['modes'])} | "
                              f"{mean_se(f['hq'], scale=100)} | {mean_se(f['rkl'], digits=2)} | {wall} |")
             for name, cols in PACGAN_TABLE1.items():
@@ -219,8 +224,7 @@ class PacganStacked(Reproduction):
                     continue
                 group = f"{s}-{row}"
                 modes, kl = results.finals(group, "modes26k_stacked"), results.finals(group, "modes26k_stacked_kl")
-                times = [t.time_s for t in results.of(group) if t.time_s]
-                wall = f"{sum(times) / len(times):.0f}" if times else "-"
+                wall = _wall(results, group)
                 lines.append(f"| {row} | ganlab | {len(results.of(group))} | {mean_se(modes, digits=4)} | "
                              f"{mean_se(kl, digits=3)} | {wall} |")
             if setting == "veegan":
