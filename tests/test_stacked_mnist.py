@@ -133,3 +133,15 @@ def test_stacked_presets_follow_the_protocols():
     assert PRESETS["stacked-pacdcgan4"]["batch_size"] == 4 * 64 and PRESETS["stacked-pacdcgan4"]["pack"] == 4
     assert (small["z_dim"], small["batch_size"], small["kimg"], small["D.width"]) == (256, 128, 500_000 * 128 / 1000, 2)
     assert PRESETS["stacked-small-d2"]["D.width"] == 4
+
+
+def test_a_metric_whose_classifier_cannot_read_the_data_is_refused_before_training():
+    from ganlab.metrics.evaluate import Evaluator
+
+    data = DataConfig(name="mnist5k")
+    with pytest.raises(ConfigError, match=r"metrics modes26k_stacked cannot be computed on dataset 'mnist5k' of "
+                                          r"shape \(1, 28, 28\): the lenet-stacked extractor needs Stacked-MNIST"):
+        Evaluator(["modes26k_stacked"], load_dataset(data), data, "cpu")
+    stacked = DataConfig(name="stacked-mnist", n=10)
+    with pytest.raises(ConfigError, match=r"metrics fid5k_lenet cannot be computed on dataset 'stacked-mnist'"):
+        Evaluator(["fid5k_lenet"], load_dataset(stacked), stacked, "cpu")

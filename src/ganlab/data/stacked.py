@@ -13,10 +13,9 @@ from the 60k training digits on the fly).
 
 import torch
 
-from ganlab.data.base import DATASETS, Dataset, check_split, require_path
-from ganlab.data.embedded import mnist5k_path, read_mnist5k
-from ganlab.data.images import IDX_HINT, load_idx_pair
-from ganlab.errors import ConfigError, DataError
+from ganlab.data import embedded, images  # noqa: F401  (the source loaders register themselves)
+from ganlab.data.base import DATASETS, Dataset
+from ganlab.errors import ConfigError
 
 DIGITS = 3                # channels, each one digit
 MODES = 10 ** DIGITS      # 1,000
@@ -42,15 +41,10 @@ def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int):
 
 
 def _source_digits(cfg):
-    """(uint8 [M, 1, 28, 28], int64 [M]): MNIST-5k, or one split of full MNIST from data.path."""
-    if cfg.path is None:
-        images, labels = read_mnist5k(str(mnist5k_path().resolve()))
-        return torch.from_numpy(images.copy()), torch.from_numpy(labels.copy())
-    folder = require_path(cfg.path, IDX_HINT.format(name="MNIST"))
-    if not folder.is_dir():
-        raise DataError(f"data.path: '{cfg.path}' is a file; expected " + IDX_HINT.format(name="MNIST"))
-    images, labels = load_idx_pair(folder, check_split(cfg.split), "MNIST")
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels)
+    """(uint8 [M, 1, 28, 28], int64 [M]): MNIST-5k, or one split of full MNIST from data.path (read,
+    and refused when missing or corrupt, by those datasets' own loaders)."""
+    source = DATASETS.lookup("mnist5k" if cfg.path is None else "mnist")(cfg)
+    return source.data, source.labels
 
 
 @DATASETS.register("stacked-mnist", "Stacked-MNIST: three MNIST digits as the channels of one image, 1,000 "

@@ -138,6 +138,17 @@ def _check_real_size(specs, extractor, n_real):
             raise ConfigError(f"metric {name!r} needs more than {KNN_K[spec.kind]} real items for its k-NN radii, the dataset has {n_real}")
 
 
+def _probe(extractor, name, dataset, device, metrics):
+    """Refuse, before training starts, an extractor that cannot read this dataset's samples (lenet-mnist
+    on RGB images, lenet-stacked on grey digits), by running it on two real items."""
+    try:
+        with torch.no_grad():
+            extractor(dataset.batch(torch.arange(min(2, len(dataset))), device))
+    except ConfigError as e:
+        raise ConfigError(f"metrics {', '.join(metrics)} cannot be computed on dataset {dataset.name!r} of shape "
+                          f"{dataset.shape}: {e}") from e
+
+
 class Evaluator:
     """Metrics of one run's generator: extractors and real features are loaded once, so calling it
     every few kimg during training costs only the generated samples' feature pass."""
@@ -149,6 +160,7 @@ class Evaluator:
         for name in {s.extractor for s in self.specs.values()}:
             ext = EXTRACTORS.lookup(name)(device=device)
             ext.eval()
+            _probe(ext, name, dataset, device, [m for m, s in self.specs.items() if s.extractor == name])
             self.extractors[name] = ext
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             needs_real = any(s.kind in ("fid", "kid", "pr", "dc") for s in self.specs.values() if s.extractor == name)
