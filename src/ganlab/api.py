@@ -60,23 +60,28 @@ class TrainedGenerator:
     net: torch.nn.Module
     config: object
     kimg: float
+    latent: object = None  # its ganlab.latent.Latent (None: the config's, without classes)
 
-    def sample(self, n, seed=0, batch_size=500):
-        """n samples [n, *shape] on the CPU (images in [-1, 1]), deterministic by `seed`."""
+    def sample(self, n, seed=0, batch_size=500, y=None):
+        """n samples [n, *shape] on the CPU (images in [-1, 1]), deterministic by `seed`; `y` (an
+        int or [n] ints) fixes the classes of a class-conditional generator (else uniform)."""
+        from ganlab.latent import Latent
         from ganlab.samples import generate
-        from ganlab.training import sample_z
 
+        latent = self.latent or Latent(self.config)
         device = next(self.net.parameters()).device
-        return generate(self.net, lambda k, gen: sample_z(k, self.config, device, gen), n, seed, batch_size)
+        return generate(self.net, lambda k, gen: latent.sample(k, device, gen, y=y), n, seed, batch_size)
 
 
 def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
     """The generator of a run directory's checkpoint (latest, final, best or a path), as
     `ganlab sample` loads it: EMA weights where kept, identity checked unless `force`."""
     from ganlab.data import load_dataset
+    from ganlab.latent import Latent
     from ganlab.training import load_generator as load
     from ganlab.utils.device import select_device
 
     cfg, state = rundir.load_run(Path(run_dir), checkpoint, force)
-    G = load(cfg, state, load_dataset(cfg.data), select_device(device))
-    return TrainedGenerator(G.eval(), cfg, int(state["cur_nimg"]) / 1000)
+    dataset = load_dataset(cfg.data)
+    G = load(cfg, state, dataset, select_device(device))
+    return TrainedGenerator(G.eval(), cfg, int(state["cur_nimg"]) / 1000, Latent.of(cfg, dataset))

@@ -148,6 +148,10 @@ Examples:
   ganlab sample runs/00000-demo --n 10000 --out samples.npz
   ganlab sample runs/00000-demo --n 10000 --out samples/
   ganlab sample runs/00001-toy-ring-ns --n 2500 --checkpoint final
+  ganlab sample runs/00002-cond --class 3 --n 64      # a class-conditional run: only 3s
+
+A class-conditional run's grid has one class per row unless --class fixes one; its .npz and
+folder samples draw the classes uniformly (or all --class).
 
 An .npz holds 'x': images as uint8 [N, H, W, C], points as float32 [N, D]; a folder (a path
 ending in / or an existing folder, new or empty) gets 000000.png, 000001.png, ... Both can be
@@ -161,28 +165,37 @@ scored by other tools, and by `ganlab eval --real REAL --fake OUT`.
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent codes.")
 @click.option("--out", "out_file", type=click.Path(), help="Output: FILE.png (grid), FILE.npz or DIR/ (default RUN_DIR/sample-seedS.png).")
 @click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
+@click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every sample (class-conditional runs).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
-def sample(run_dir, n, seed, out_file, checkpoint, device, force):
+def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
     import torch
 
     from ganlab import samples
     from ganlab.data import load_dataset
-    from ganlab.training import load_generator, sample_z, save_samples
+    from ganlab.latent import Latent
+    from ganlab.training import load_generator, save_samples
     from ganlab.utils.device import select_device
 
     cfg, state = rundir.load_run(run_dir, checkpoint, force)
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
     G = load_generator(cfg, state, dataset, dev)
+    latent = Latent.of(cfg, dataset)
+    if klass is not None and not latent.mode:
+        raise ConfigError(f"--class {klass}: run {run_dir} is not class-conditional (latent.classes is null); "
+                          f"expected no --class")
+    if klass is not None and klass >= latent.num_classes:
+        raise ConfigError(f"--class {klass}: run {run_dir} has {latent.num_classes} classes; expected a class "
+                          f"in 0..{latent.num_classes - 1}")
     out = out_file or Path(run_dir) / f"sample-seed{seed}.png"
     kind = samples.export_kind(out)
     if kind == "grid":
-        z = sample_z(n, cfg, dev, generator=torch.Generator(device=dev).manual_seed(seed))
-        path = save_samples(G, z, dataset, Path(out))
+        z, cols = latent.grid(n, dev, torch.Generator(device=dev).manual_seed(seed), y=klass)
+        path = save_samples(G, z, dataset, Path(out), cols)
     else:
         samples.check_export(out, dataset.kind, dataset.shape)
-        x = samples.generate(G, lambda k, gen: sample_z(k, cfg, dev, gen), n, seed, progress=n >= 5000)
+        x = samples.generate(G, lambda k, gen: latent.sample(k, dev, gen, y=klass), n, seed, progress=n >= 5000)
         save = samples.save_npz if kind == "npz" else samples.save_png_folder
         path = save(x, dataset.kind, out)
     click.echo(f"wrote {path}" + ("" if kind == "grid" else f" ({n} samples)"))
@@ -229,16 +242,18 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
 
     from ganlab.data import load_dataset
     from ganlab.metrics.evaluate import Evaluator
-    from ganlab.training import load_generator, sample_z
+    from ganlab.latent import Latent
+    from ganlab.training import load_generator
 
     cfg, state = rundir.load_run(run_dir, checkpoint, force)
     dataset = load_dataset(cfg.data)
     names = metric_list.split(",") if metric_list else list(cfg.metrics) or DEFAULT_METRICS.get(dataset.shape)
     if not names:
         raise ConfigError(f"no default metrics for data of shape {dataset.shape}; expected --metrics (see `ganlab list metrics`)")
-    evaluator = Evaluator(names, dataset, cfg.data, dev)
+    latent = Latent.of(cfg, dataset)
+    evaluator = Evaluator(names, dataset, cfg.data, dev, latent.labels if latent.mode else None)
     G = load_generator(cfg, state, dataset, dev)
-    runs = [evaluator(G, lambda n, gen: sample_z(n, cfg, dev, gen), seed=s) for s in range(seeds)]
+    runs = [evaluator(G, lambda n, gen: latent.sample(n, dev, gen), seed=s) for s in range(seeds)]
     summary = {}
     for key in runs[0]:
         values = [r[key] for r in runs]

@@ -60,6 +60,17 @@ class OptimConfig:
 
 
 @dataclass
+class LatentConfig:
+    classes: Optional[str] = None       # the label path: D judges (x, class) by projection
+                                        # (Miyato & Koyama 2018) or acgan (an auxiliary
+                                        # classifier, Odena et al. 2017); null = unconditional
+    g_input: str = "auto"               # how G is told the class: cbn (conditional BatchNorm) |
+                                        # concat (one-hot appended to z) | auto (cbn where G has
+                                        # BatchNorm)
+    class_weight: float = 1.0           # ACGAN: weight of the class cross-entropy in D's and G's loss
+
+
+@dataclass
 class Config:
     description: str = ""               # free text, shown in `ganlab list presets`
     data: DataConfig = field(default_factory=DataConfig)
@@ -67,6 +78,7 @@ class Config:
     D: NetConfig = field(default_factory=NetConfig)
     z_dim: int = 100                    # latent dimension
     z_prior: str = "normal"             # normal (N(0, I)) | uniform (U[-1, 1])
+    latent: LatentConfig = field(default_factory=LatentConfig)  # class labels (ganlab.latent)
     objective: str = "nonsaturating"    # entry of OBJECTIVES (`ganlab list objectives`)
     objective_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {a: 0, b: 1, c: 1}
     n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
@@ -167,6 +179,7 @@ RANGES = {  # dataclass -> field -> Range; `test_every_numeric_key_has_a_range` 
         "beta2": Range(0, 1, hi_open=True),
         "alpha": Range(0, 1, hi_open=True),
     },
+    LatentConfig: {"class_weight": Range(0, 1e6, "weight")},
     Config: {
         "z_dim": Range(1, SIZE),
         "n_critic": Range(1, 1000, null="the objective's default"),
@@ -425,6 +438,7 @@ def validate(cfg):
     from ganlab.augment import parse_policy
     from ganlab.gsteps import G_STEPS, check_g_step
     from ganlab.objectives import build_objective
+    from ganlab.latent import check_latent
     from ganlab.seeing import check_pack
 
     parse_policy(cfg.augment)
@@ -443,6 +457,7 @@ def validate(cfg):
     G_STEPS.lookup(cfg.g_step)
     check_g_step(cfg.g_step, cfg.g_step_args)
     check_pack(cfg.pack, cfg.batch_size)
+    check_latent(cfg)
     for point in cfg.eval_at_kimg:
         if isinstance(point, bool) or not isinstance(point, (int, float)) or not 1e-6 <= point <= 1e9:
             raise ConfigError(f"eval_at_kimg = {_show(cfg.eval_at_kimg)} holds {point!r}; expected a list of kimg "
@@ -452,8 +467,8 @@ def validate(cfg):
 
         for name in cfg.metrics:
             METRICS.lookup(name)
-        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes"):
-            raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score or classes metric first")
+        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes", "cond_acc", "intra_fid"):
+            raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score, classes or class-conditional metric first")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for opt in ("g_opt", "d_opt"):
         require(cfg[opt].name in OPTIMIZERS, f"{opt}.name", " or ".join(OPTIMIZERS))

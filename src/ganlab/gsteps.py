@@ -80,13 +80,13 @@ class UnrolledStep:
         buffers = {n: b.clone() for n, b in net.named_buffers()}  # D's running statistics stay put
         update = functional_update(self.d_opt, [p for _, p in net.named_parameters()])
         for _ in range(self.steps):
-            ahead = D.through(lambda x, params=params: functional_call(net, {**params, **buffers}, (x,)))
+            ahead = D.through(lambda x, *y, params=params: functional_call(net, {**params, **buffers}, (x, *y)))
             loss, _, _ = self.objective.discriminator_loss(ahead, real, fake)
             grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True, allow_unused=True)
             params = dict(zip(names, update([params[n] for n in names], grads)))
             if self.objective.constraint is not None:
                 params = self.objective.constraint.project(params)
-        return D.through(lambda x: functional_call(net, {**params, **buffers}, (x,)))
+        return D.through(lambda x, *y: functional_call(net, {**params, **buffers}, (x, *y)))  # *y: the class
 
 
 def functional_update(opt, params):

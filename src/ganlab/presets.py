@@ -73,6 +73,16 @@ preset("demo", "the `make demo` job: the mnist5k preset stopped at 150 kimg, abo
        "2-core CPU (docs/demo/README.md)",
        kimg=150.0, **_MNIST5K)
 
+# Class-conditional MNIST-5k (ganlab.latent): the mnist5k run told the digit. G by conditional
+# BatchNorm (de Vries et al. 2017), D by projection (Miyato & Koyama 2018) or by ACGAN's auxiliary
+# classifier (Odena et al. 2017, class-loss weight 1). Measured by lenet-mnist: the fraction of
+# samples classified as the digit they were made for, and the mean FID within each class.
+_COND = dict(_MNIST5K, kimg=150.0, metrics=["intra_fid5k_lenet", "cond_acc5k_lenet", "fid5k_lenet", "mnist_score5k"])
+preset("mnist5k-cbn-projection", "class-conditional MNIST-5k: the mnist5k DCGAN with conditional BatchNorm in G and a projection "
+       "discriminator (Miyato & Koyama 2018), 150 kimg", latent__classes="projection", **_COND)
+preset("mnist5k-acgan", "class-conditional MNIST-5k: the mnist5k DCGAN with conditional BatchNorm in G and ACGAN's auxiliary "
+       "classifier on D (Odena et al. 2017), class weight 1, 150 kimg", latent__classes="acgan", **_COND)
+
 # The seed report's five MNIST models (REFERENCES §7): DCGAN, batch 64, lr 1e-4, z 100, Adam(0.5)
 # except WGAN (RMSProp). The report trained 20 epochs of full MNIST; these run 20 epochs of MNIST-5k
 # (100 kimg): add --set data.name=mnist --set data.path=DIR --epochs 20 for the report's setting.

@@ -34,19 +34,46 @@ def pack(x, m):
 
 
 class DView:
-    """x [N * pack, *shape] -> scores [N]: D after the augmentation ops and the packing."""
+    """x [N * pack, *shape] -> scores [N]: D after the augmentation ops and the packing, told the
+    classes `y` [N] of the examples in a class-conditional run (ganlab.latent).
 
-    def __init__(self, D, ops=(), pack=1):
-        self.D, self.ops, self.pack = D, tuple(ops), pack
+    A D with heads beside its score (`judge`: ACGAN's classifier) gives their outputs in the same
+    pass; the view keeps them for the batches it judged, so `aux(x)` on the real or fake batch an
+    objective already scored costs no second pass."""
+
+    def __init__(self, D, ops=(), pack=1, y=None):
+        self.D, self.ops, self.pack, self.y = D, tuple(ops), pack, y
+        self._judge = getattr(D, "judge", None)
+        self._aux = {}  # id(x) -> (x, head outputs) for the batches judged through this view
 
     def __call__(self, x):
+        raw = x
         for op in self.ops:  # per raw sample, before packing (colour ops must not mix images)
             x = op(x)
-        return self.D(pack(x, self.pack))
+        x = pack(x, self.pack)
+        if self._judge is None:
+            return self.D(x) if self.y is None else self.D(x, self.y)
+        score, aux = self._judge(x, self.y)
+        if aux is not None:
+            self._aux[id(raw)] = (raw, aux)  # the tensor is kept, so its id cannot be reused meanwhile
+        return score
+
+    def aux(self, x):
+        """D's head outputs [N, k] for the batch x: those of the pass that scored x, else a new pass."""
+        if id(x) not in self._aux:
+            self(x)
+        return self._aux[id(x)][1]
+
+    def given(self, y):
+        """This view told the classes `y` [N] (a fresh view, with nothing kept); y None: itself,
+        for an unconditional D."""
+        if y is None and self._judge is None:
+            return self
+        return DView(self.D, self.ops, self.pack, y)
 
     def through(self, D):
         """The same view in front of another D (a look-ahead copy, or D at other weights)."""
-        return DView(D, self.ops, self.pack)
+        return DView(D, self.ops, self.pack, self.y)
 
 
 def check_pack(m, batch_size):

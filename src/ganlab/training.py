@@ -22,8 +22,10 @@ from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.gsteps import build_g_step
 from ganlab.health import RollbackGuard
+from ganlab.latent import Latent, sample_z  # noqa: F401  (sample_z: re-exported)
 from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
+from ganlab.networks.conditional import conditional_models, g_input_of
 from ganlab.objectives import build_objective
 from ganlab.report.figures import save_image_grid, save_points_plot
 from ganlab.seeing import packed_shape, seeing
@@ -35,18 +37,15 @@ from ganlab.utils.sampler import IndexSampler
 TOY_EVAL_SAMPLES = 2500  # PacGAN / VEEGAN protocol
 
 
-def sample_z(n, cfg, device, generator=None):
-    """Latent codes [n, z_dim] from the configured prior."""
-    if cfg.z_prior == "uniform":
-        return torch.rand(n, cfg.z_dim, device=device, generator=generator) * 2 - 1  # U[-1, 1]
-    return torch.randn(n, cfg.z_dim, device=device, generator=generator)  # N(0, I)
-
-
 def build_models(cfg, dataset, objective, device):
     """G and D for this data. D gets no BatchNorm by default where the objective forbids it, and
     an objective that needs an auto-encoder D (BEGAN) gets the auto-encoder of D's family; with
-    PacGAN packing D's input is `pack` samples wide."""
+    PacGAN packing D's input is `pack` samples wide; a class-conditional run (latent.classes) gets
+    both wrapped for the labels (ganlab.networks.conditional)."""
     image = dataset.kind == "image"
+    if Latent.of(cfg, dataset).mode and objective.discriminator == "autoencoder":
+        raise ConfigError(f"objective {cfg.objective!r} judges with an auto-encoder, which takes no class labels; "
+                          f"expected latent.classes=null or another objective")
     d_cfg = OmegaConf.to_object(cfg.D)
     if objective.discriminator == "autoencoder" and not d_cfg.arch.endswith("-ae"):
         if d_cfg.arch + "-ae" not in NETWORKS:
@@ -56,9 +55,14 @@ def build_models(cfg, dataset, objective, device):
         d_cfg.arch += "-ae"
     if d_cfg.norm is None and not objective.batchnorm_in_d:
         d_cfg.norm = "layer" if d_cfg.arch == "dcgan" else "none"
-    G = build_network("G", OmegaConf.to_object(cfg.G), dataset.shape, cfg.z_dim, image).to(device)
-    D = build_network("D", d_cfg, packed_shape(dataset.shape, cfg.pack), cfg.z_dim, image).to(device)
-    return G, D
+    latent = Latent.of(cfg, dataset)
+    g_cfg = OmegaConf.to_object(cfg.G)
+    G = build_network("G", g_cfg, dataset.shape, cfg.z_dim, image)
+    if latent.mode and g_input_of(cfg.latent.g_input, G, cfg.G.arch) == "concat":  # z and the one-hot class
+        G = build_network("G", g_cfg, dataset.shape, cfg.z_dim + latent.num_classes, image)
+    D = build_network("D", d_cfg, packed_shape(dataset.shape, cfg.pack), cfg.z_dim, image)
+    G, D = conditional_models(G, D, latent, cfg, packed_shape(dataset.shape, cfg.pack))  # the label path
+    return G.to(device), D.to(device)
 
 
 def load_generator(cfg, state, dataset, device):
@@ -103,12 +107,13 @@ def d_steps_for(g_steps, cfg, objective):
 
 
 @torch.no_grad()
-def save_samples(G, z, dataset, path):
+def save_samples(G, z, dataset, path, nrow=None):
+    """An image grid of G(z) (`nrow` columns, None: square), or for points a scatter over the data."""
     G.eval()
     fake = G(z)
     G.train()
     if dataset.kind == "image":
-        return save_image_grid(fake, path)
+        return save_image_grid(fake, path, nrow)
     reference = dataset.data[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:2500]]
     return save_points_plot(fake, reference, path, title=path.stem)
 
@@ -118,7 +123,7 @@ def evaluate_toy(G, cfg, dataset, device, seed):
     """Mode metrics on a fixed set of 2,500 latent codes (its own generator: no global RNG use)."""
     gen = torch.Generator(device=device).manual_seed(seed)
     G.eval()
-    fake = G(sample_z(TOY_EVAL_SAMPLES, cfg, device, generator=gen))
+    fake = G(Latent.of(cfg, dataset).sample(TOY_EVAL_SAMPLES, device, generator=gen))
     G.train()
     return toy_metrics(fake, dataset.modes, dataset.mode_std)
 
@@ -163,6 +168,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.latent)
     D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
     G_eval = G_ema or G  # the generator that samples and metrics see
@@ -172,12 +178,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     g_step = build_g_step(cfg.g_step, cfg.g_step_args, objective, d_opt)  # G's loss: plain, or unrolled (ganlab.gsteps)
     sampler = IndexSampler(len(dataset), cfg.seed)
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
-    grid_z = sample_z(cfg.grid_n, cfg, device, generator=torch.Generator(device=device).manual_seed(cfg.seed + 1))
+    grid_z, grid_cols = latent.grid(cfg.grid_n, device, torch.Generator(device=device).manual_seed(cfg.seed + 1))
     evaluator = None
     if (cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics:
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
-        evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device)
+        evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent.labels if latent.mode else None)
     cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
     run_dir = Path(run_dir() if callable(run_dir) else run_dir)
     run_id = rundir.ensure_identity(run_dir)
@@ -262,19 +268,23 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         G.requires_grad_(False)
         D.requires_grad_(True)
         for _ in range(n_d):
-            real = dataset.batch(sampler.next(cfg.batch_size), device)  # [N, *shape]
+            real, w = latent.batch(dataset, sampler.next(cfg.batch_size), device)  # [N, *shape], codes for the fakes
             with torch.no_grad(), autocast():
-                fake = G(sample_z(cfg.batch_size, cfg, device)).float()
+                fake = G(w).float()
+            view = D_sees.given(latent.labels(w))  # told the step's classes (the same view when unconditional)
             with autocast():
-                loss_d, s_r, s_f = objective.discriminator_loss(D_sees, real, fake)  # penalty included; fp32
+                loss_d, s_r, s_f = objective.discriminator_loss(view, real, fake)  # penalty included; fp32
+                loss_aux, aux_stats = latent.d_loss(view, real, fake, w)  # D's class head (ACGAN), else 0
+                loss_d = loss_d + loss_aux
             d_opt.zero_grad(set_to_none=True)
             loss_d.backward()
             d_opt.step()
             if objective.constraint is not None:
                 objective.constraint(D)
             if objective.state is not None:
-                for key, value in objective.state.update(s_r, s_f).items():
-                    state_sums[key] = state_sums.get(key, 0) + value.detach()
+                aux_stats.update(objective.state.update(s_r, s_f))
+            for key, value in aux_stats.items():
+                state_sums[key] = state_sums.get(key, 0) + value.detach()
             sums["loss_D"] += loss_d.detach()
             sums["D_real"] += s_r.detach().mean()
             sums["D_fake"] += s_f.detach().mean()
@@ -284,9 +294,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         # G steps (one, unless n_gen asks for more).
         G.requires_grad_(True)
         D.requires_grad_(False)
+        view = D_sees.given(latent.labels(w))
         for _ in range(cfg.n_gen):
+            w = latent.sample(cfg.batch_size, device, y=latent.labels(w))  # fresh noise, the real batch's classes
             with autocast():
-                loss_g = g_step(D_sees, G(sample_z(cfg.batch_size, cfg, device)), real)
+                fake = G(w)
+                loss_g = g_step(view, fake, real) + latent.g_loss(view, fake, w)
             g_opt.zero_grad(set_to_none=True)
             loss_g.backward()
             g_opt.step()
@@ -335,7 +348,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             if dataset.modes is not None:
                 record.update(evaluate_toy(G_eval, cfg, dataset, device, cfg.seed + 2))
             if eval_now:
-                record.update(evaluator(G_eval, lambda n, gen: sample_z(n, cfg, device, gen), seed=cfg.seed + 3))
+                record.update(evaluator(G_eval, lambda n, gen: latent.sample(n, device, gen), seed=cfg.seed + 3))
                 best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
             rundir.append_metrics(run_dir, record)
             for sink in sinks:
@@ -345,7 +358,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
 
         # Snapshot.
         if snap_now:
-            grid = save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png")
+            grid = save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png", grid_cols)
             for sink in sinks:
                 sink.image(grid, cur_nimg)
                 sink.flush()  # events before the checkpoint are on disk when it is

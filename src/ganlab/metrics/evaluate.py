@@ -90,22 +90,31 @@ def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
     return feats
 
 
-def generate(G, sample_z, num, seed, device):
-    """Yield `num` samples of G in batches, from latent codes of a generator seeded with `seed`."""
+CONDITIONAL = ("cond_acc", "intra_fid")  # kinds that need the class each sample was made for
+
+
+def generate(G, sample_z, num, seed, device, codes=None):
+    """Yield `num` samples of G in batches, from latent codes of a generator seeded with `seed`;
+    the codes are appended to the list `codes` when one is given."""
     gen = torch.Generator(device=device).manual_seed(seed)
     was_training = G.training
     G.eval()
     try:
         for start in range(0, num, BATCH):
             with torch.no_grad():
-                yield G(sample_z(min(BATCH, num - start), gen)).clamp(-1, 1)
+                w = sample_z(min(BATCH, num - start), gen)
+                if codes is not None:
+                    codes.append(w)
+                yield G(w).clamp(-1, 1)
     finally:
         G.train(was_training)
 
 
-def compute_metrics(specs, *, fake, real):
+def compute_metrics(specs, *, fake, real, fake_labels=None, real_labels=None):
     """{name: value} for MetricSpecs `specs`, from fake = {extractor: (features, probs)} and
-    real = {extractor: features}: each metric is called as metric(fake, real)."""
+    real = {extractor: features}: each metric is called as metric(fake, real). The
+    class-conditional kinds also read fake_labels = {extractor: [N] the class each sample was made for} and
+    real_labels = {extractor: [M] classes of the real items}."""
     out = {}
     for name, spec in specs.items():
         fake_feats, probs = fake[spec.extractor]
@@ -123,7 +132,23 @@ def compute_metrics(specs, *, fake, real):
         elif spec.kind == "classes":
             hist = class_histogram(probs)
             out[name], out[f"{name}_kl"] = hist["classes_covered"], hist["kl_to_uniform"]
+        elif spec.kind == "cond_acc":
+            out[name] = (probs.argmax(dim=1) == fake_labels[spec.extractor]).double().mean()
+        elif spec.kind == "intra_fid":
+            out[name] = intra_class_fid(fake_feats, fake_labels[spec.extractor], real_feats, real_labels[spec.extractor])
     return {k: float(v) for k, v in out.items()}
+
+
+def intra_class_fid(fake, fake_labels, real, real_labels):
+    """Mean over the classes of the real items of FID(fakes made for the class, reals of the class)."""
+    values = []
+    for k in real_labels.unique().tolist():
+        f, r = fake[fake_labels == k], real[real_labels == k]
+        if len(f) < 2 or len(r) < 2:
+            raise ConfigError(f"intra-class FID needs at least 2 samples of every class; class {k} has {len(f)} "
+                              f"generated and {len(r)} real")
+        values.append(fid(f, r))
+    return sum(values) / len(values)
 
 
 def _check_real_size(specs, extractor, n_real):
@@ -153,27 +178,40 @@ class Evaluator:
     """Metrics of one run's generator: extractors and real features are loaded once, so calling it
     every few kimg during training costs only the generated samples' feature pass."""
 
-    def __init__(self, names, dataset, data_cfg, device):
+    def __init__(self, names, dataset, data_cfg, device, labels_of=None):
         self.specs = check_metrics(names, dataset.kind)
-        self.device = device
-        self.extractors, self.real = {}, {}
+        self.device, self.labels_of = device, labels_of  # labels_of(w): classes [N] of latent codes (class-conditional G)
+        conditional = [m for m, s in self.specs.items() if s.kind in CONDITIONAL]
+        if conditional and labels_of is None:
+            raise ConfigError(f"metrics {', '.join(conditional)} measure a class-conditional generator; this run is "
+                              f"unconditional (expected latent.classes=projection or acgan, or other metrics)")
+        if conditional and dataset.labels is None:
+            raise ConfigError(f"metrics {', '.join(conditional)} need a dataset with class labels; {dataset.name!r} has none")
+        self.extractors, self.real, self.real_labels = {}, {}, {}
         for name in {s.extractor for s in self.specs.values()}:
             ext = EXTRACTORS.lookup(name)(device=device)
             ext.eval()
             _probe(ext, name, dataset, device, [m for m, s in self.specs.items() if s.extractor == name])
             self.extractors[name] = ext
             num = max(s.num for s in self.specs.values() if s.extractor == name)
-            needs_real = any(s.kind in ("fid", "kid", "pr", "dc") for s in self.specs.values() if s.extractor == name)
+            needs_real = any(s.kind in ("fid", "kid", "pr", "dc", "intra_fid") for s in self.specs.values() if s.extractor == name)
             if needs_real:
                 self.real[name] = real_features(name, ext, dataset, data_cfg, num, device)
+                if dataset.labels is not None:  # the classes of the same reference items
+                    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(REAL_SEED))[:num]
+                    self.real_labels[name] = dataset.labels[idx]
                 _check_real_size(self.specs, name, self.real[name].shape[0])
 
     def __call__(self, G, sample_z, seed=0):
-        fakes = {}
+        fakes, fake_labels = {}, {}
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
-            fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device))
-        return compute_metrics(self.specs, fake=fakes, real=self.real)
+            codes = []
+            fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device, codes))
+            if self.labels_of is not None:
+                fake_labels[name] = self.labels_of(torch.cat(codes)).cpu()
+        return compute_metrics(self.specs, fake=fakes, real=self.real, fake_labels=fake_labels,
+                               real_labels=self.real_labels)
 
     @property
     def primary(self):

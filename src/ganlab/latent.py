@@ -1,0 +1,134 @@
+"""The latent code and the label path: what G is given besides noise, and what D learns from it.
+
+A latent code w is one float tensor [N, dim] that G maps to one sample each; samplers, metrics and
+CLI commands draw it with `Latent.sample` and never look inside. Its columns:
+
+    [ z (z_dim) | y (1 column, class-conditional runs only) ]
+
+- z: noise from `z_prior`, drawn by exactly the calls an unconditional run makes (so w = z and
+  every unconditional run is unchanged, bit for bit);
+- y: the class index stored as a float (exact: classes < 2^24), uniform over the classes unless
+  given; `labels(w)` reads it back. G is told the class by conditional BatchNorm or a one-hot
+  input (`ganlab.networks.conditional`); D by a projection term (Miyato & Koyama 2018) or an
+  auxiliary classifier (ACGAN, Odena et al. 2017), chosen by `latent.classes`.
+
+In the loop, the fakes of every step are made for the classes of that step's real batch
+(`batch`), so real and fake batches hold the same classes, a penalty's interpolate between the
+i-th real and the i-th fake has one class, and the G step's view of D (which may judge the real
+batch again, as LSGAN + mean matching does) is told one set of labels. The extra loss terms of
+heads on D (ACGAN's class cross-entropy) are `d_loss` and `g_loss`; they are 0 when no head is
+configured.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ganlab.errors import ConfigError
+
+CLASS_MODES = ("projection", "acgan")  # how D uses the class (latent.classes)
+G_INPUTS = ("auto", "cbn", "concat")   # how G is told it (latent.g_input)
+
+
+def sample_z(n, cfg, device, generator=None):
+    """Noise [n, z_dim] from the configured prior."""
+    if cfg.z_prior == "uniform":
+        return torch.rand(n, cfg.z_dim, device=device, generator=generator) * 2 - 1  # U[-1, 1]
+    return torch.randn(n, cfg.z_dim, device=device, generator=generator)  # N(0, I)
+
+
+def check_latent(cfg):
+    """Refuse latent settings that cannot be combined with the rest of the config (one sentence)."""
+    lat = cfg.latent
+    if lat.classes is not None and lat.classes not in CLASS_MODES:
+        raise ConfigError(f"latent.classes = {lat.classes!r} is not a way for D to use labels; expected "
+                          f"{' or '.join(CLASS_MODES)} (or null: unconditional)")
+    if lat.g_input not in G_INPUTS:
+        raise ConfigError(f"latent.g_input = {lat.g_input!r} is not a way to tell G the class; expected "
+                          f"{', '.join(G_INPUTS)}")
+    if lat.classes is not None and cfg.pack != 1:
+        raise ConfigError(f"latent.classes = {lat.classes} with pack = {cfg.pack}: a pack of samples has no "
+                          f"single class; expected pack=1 for a class-conditional run")
+
+
+class Latent:
+    """The latent space of one run: its layout, its sampler, and the loss terms of D's heads."""
+
+    def __init__(self, cfg, num_classes=None):
+        check_latent(cfg)
+        self.cfg, self.z_dim = cfg, cfg.z_dim
+        self.mode = cfg.latent.classes                    # None | projection | acgan
+        self.num_classes = int(num_classes or 0) if self.mode else 0
+        if self.mode and self.num_classes < 2:
+            raise ConfigError(f"latent.classes = {self.mode} needs a dataset with class labels (at least "
+                              f"2 classes); this dataset has {'none' if not num_classes else num_classes}")
+        self.dim = self.z_dim + (1 if self.mode else 0)
+        self.class_weight = cfg.latent.class_weight
+
+    @classmethod
+    def of(cls, cfg, dataset):
+        """The latent space of `cfg` trained on `dataset` (its class count, when it has labels)."""
+        classes = None
+        if dataset.labels is not None:
+            classes = dataset.num_classes or int(dataset.labels.max()) + 1
+        return cls(cfg, classes)
+
+    @property
+    def aux_dim(self):
+        """Outputs of the head D carries beside its score: ACGAN's class logits (0: no head)."""
+        return self.num_classes if self.mode == "acgan" else 0
+
+    def sample(self, n, device, generator=None, y=None):
+        """Latent codes [n, dim]: fresh noise, and class `y` ([n] int, an int, or None: uniform)."""
+        z = sample_z(n, self.cfg, device, generator)
+        if not self.mode:
+            return z
+        if y is None:
+            y = torch.randint(self.num_classes, (n,), device=device, generator=generator)
+        elif isinstance(y, int):
+            if not 0 <= y < self.num_classes:
+                raise ConfigError(f"class {y} does not exist; expected a class in 0..{self.num_classes - 1}")
+            y = torch.full((n,), y, device=device)
+        return torch.cat([z, y.to(device=device, dtype=z.dtype).view(n, 1)], dim=1)
+
+    def grid(self, n, device, generator=None, y=None):
+        """(w, columns) for a sample grid of about n: one class per row (n // classes columns, at
+        least 1) in a class-conditional run unless `y` fixes the class; n codes and the default
+        layout (None) otherwise."""
+        if not self.mode or y is not None:
+            return self.sample(n, device, generator, y=y), None
+        cols = max(1, n // self.num_classes)
+        rows = torch.arange(self.num_classes, device=device).repeat_interleave(cols)
+        return self.sample(len(rows), device, generator, y=rows), cols
+
+    def labels(self, w):
+        """The classes [N] (int64) of latent codes `w`, or None in an unconditional run."""
+        return w[:, self.z_dim].round().long() if self.mode else None
+
+    def noise(self, w):
+        return w[:, :self.z_dim]
+
+    def batch(self, dataset, idx, device):
+        """(real [B, *shape], w [B, dim]): the real samples `idx` and latent codes for this step's
+        fakes, made for the same classes as the reals."""
+        real = dataset.batch(idx, device)
+        y = dataset.labels.index_select(0, idx.to(dataset.labels.device)) if self.mode else None
+        return real, self.sample(len(idx), device, y=y)
+
+    def d_loss(self, view, real, fake, w):
+        """(D's extra loss, its statistics): ACGAN's class_weight * (CE on reals + CE on fakes),
+        both labelled with the step's classes; (0, {}) without a head."""
+        if self.mode != "acgan":
+            return 0.0, {}
+        y = self.labels(w)
+        a_r, a_f = view.aux(real).float(), view.aux(fake).float()
+        ce_r, ce_f = F.cross_entropy(a_r, y), F.cross_entropy(a_f, y)
+        stats = {"class_ce_real": ce_r.detach(), "class_ce_fake": ce_f.detach(),
+                 "class_acc_real": (a_r.detach().argmax(1) == y).float().mean()}
+        return self.class_weight * (ce_r + ce_f), stats
+
+    def g_loss(self, view, fake, w):
+        """G's extra loss: ACGAN's class_weight * CE of D's class head on the fakes (0 without a head)."""
+        if self.mode != "acgan":
+            return 0.0
+        return self.class_weight * F.cross_entropy(view.aux(fake).float(), self.labels(w))
+
