@@ -173,7 +173,6 @@ def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
 
     from ganlab import samples
     from ganlab.data import load_dataset
-    from ganlab.latent import Latent
     from ganlab.training import load_generator, save_samples
     from ganlab.utils.device import select_device
 
@@ -181,13 +180,7 @@ def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
     G = load_generator(cfg, state, dataset, dev)
-    latent = Latent.of(cfg, dataset)
-    if klass is not None and not latent.mode:
-        raise ConfigError(f"--class {klass}: run {run_dir} is not class-conditional (latent.classes is null); "
-                          f"expected no --class")
-    if klass is not None and klass >= latent.num_classes:
-        raise ConfigError(f"--class {klass}: run {run_dir} has {latent.num_classes} classes; expected a class "
-                          f"in 0..{latent.num_classes - 1}")
+    latent = _latent_for(cfg, dataset, klass, run_dir)
     out = out_file or Path(run_dir) / f"sample-seed{seed}.png"
     kind = samples.export_kind(out)
     if kind == "grid":
@@ -199,6 +192,68 @@ def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
         save = samples.save_npz if kind == "npz" else samples.save_png_folder
         path = save(x, dataset.kind, out)
     click.echo(f"wrote {path}" + ("" if kind == "grid" else f" ({n} samples)"))
+
+
+INTERPOLATE_HELP = """Walk the latent space of a trained run: a grid whose every row goes from one
+random latent code to another in equal steps, slerp for Gaussian z (lerp leaves the shell where
+Gaussian codes live; White 2016) and lerp for uniform z. Smooth rows mean G maps nearby codes to
+nearby samples; in a class-conditional run each row keeps one class.
+
+\b
+Examples:
+  ganlab interpolate runs/00000-demo
+  ganlab interpolate runs/00000-demo --rows 4 --steps 12 --seed 3 --out walk.png
+  ganlab interpolate runs/00000-demo --mode lerp        # compare with the straight line
+  ganlab interpolate runs/00002-cond --class 5           # a class-conditional run: only 5s
+"""
+
+
+@cli.command(help=INTERPOLATE_HELP)
+@click.argument("run_dir", type=click.Path())
+@click.option("--rows", default=8, show_default=True, type=click.IntRange(1, 1000), help="Walks (grid rows).")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 1000), help="Samples per walk, both ends included.")
+@click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "slerp", "lerp"]),
+              help="auto: slerp for a normal prior, lerp for a uniform one.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the end points.")
+@click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every walk (class-conditional runs).")
+@click.option("--out", "out_file", type=click.Path(), help="PNG (default RUN_DIR/interpolate-seedS.png).")
+@click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
+def interpolate(run_dir, rows, steps, mode, seed, klass, out_file, checkpoint, device, force):
+    import torch
+
+    from ganlab.data import load_dataset
+    from ganlab.latent import interpolation_codes
+    from ganlab.training import load_generator, save_samples
+    from ganlab.utils.device import select_device
+
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    dev = select_device(device)
+    dataset = load_dataset(cfg.data)
+    if dataset.kind != "image":
+        raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; interpolate draws image grids "
+                          f"(expected a run on images)")
+    latent = _latent_for(cfg, dataset, klass, run_dir)
+    G = load_generator(cfg, state, dataset, dev)
+    w = interpolation_codes(latent, rows, steps, dev, torch.Generator(device=dev).manual_seed(seed), klass, mode)
+    out = Path(out_file or Path(run_dir) / f"interpolate-seed{seed}.png")
+    click.echo(f"wrote {save_samples(G, w, dataset, out, steps)} ({rows} walks x {steps} steps, "
+               f"{'slerp' if mode == 'auto' and cfg.z_prior != 'uniform' else 'lerp' if mode == 'auto' else mode})")
+
+
+def _latent_for(cfg, dataset, klass, run_dir):
+    """The run's latent space, refusing a --class it cannot honour."""
+    from ganlab.latent import Latent
+
+    latent = Latent.of(cfg, dataset)
+    if klass is not None and not latent.mode:
+        raise ConfigError(f"--class {klass}: run {run_dir} is not class-conditional (latent.classes is null); "
+                          f"expected no --class")
+    if klass is not None and klass >= latent.num_classes:
+        raise ConfigError(f"--class {klass}: run {run_dir} has {latent.num_classes} classes; expected a class "
+                          f"in 0..{latent.num_classes - 1}")
+    return latent
 
 
 EVAL_HELP = """Evaluate a run's generator (or two sample sets) with registered metrics.

@@ -132,3 +132,41 @@ class Latent:
             return 0.0
         return self.class_weight * F.cross_entropy(view.aux(fake).float(), self.labels(w))
 
+
+
+def lerp(t, a, b):
+    """(1 - t) a + t b, row by row: a, b [N, d], t [N, 1] or a float."""
+    return a + (b - a) * t
+
+
+def slerp(t, a, b, eps=1e-7):
+    """Spherical interpolation of each row pair of a, b [N, d] at t [N, 1] (White 2016; the
+    magnitude-preserving form of dribnet/plat): sin((1 - t) W) / sin W a + sin(t W) / sin W b with
+    W the angle between a and b (its cosine clipped to [-1, 1]); lerp where sin W ~ 0.
+
+    For Gaussian z in d dimensions the norm concentrates near sqrt(d); slerp between two draws
+    stays near that shell where lerp's midpoint falls to about sqrt(d / 2)."""
+    a64, b64 = a.double(), b.double()
+    cos = (a64 * b64).sum(1, keepdim=True) / (a64.norm(dim=1, keepdim=True) * b64.norm(dim=1, keepdim=True)).clamp_min(1e-300)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    so = torch.sin(omega)
+    t = torch.as_tensor(t, dtype=torch.float64)
+    spherical = (torch.sin((1 - t) * omega) * a64 + torch.sin(t * omega) * b64) / so.clamp_min(eps)
+    out = torch.where(so > eps, spherical, lerp(t, a64, b64))
+    return out.to(a.dtype)
+
+
+def interpolation_codes(latent, rows, steps, device, generator=None, y=None, mode="auto"):
+    """Latent codes [rows * steps, dim]: each row walks from one random z to another in `steps`
+    equal steps of t, by slerp (mode auto for a Gaussian prior) or lerp (auto for uniform z, which
+    fills a cube); in a class-conditional run each row keeps one class (random, or `y`)."""
+    if mode == "auto":
+        mode = "lerp" if latent.cfg.z_prior == "uniform" else "slerp"
+    ends = latent.sample(2 * rows, device, generator, y=y)  # [2 rows, dim]
+    a, b = ends[:rows], ends[rows:]
+    t = torch.linspace(0, 1, steps, device=device, dtype=torch.float64)  # [steps]
+    za, zb = latent.noise(a).repeat_interleave(steps, 0), latent.noise(b).repeat_interleave(steps, 0)
+    tt = t.repeat(rows)[:, None]
+    z = (slerp if mode == "slerp" else lerp)(tt.to(za.dtype) if mode == "lerp" else tt, za, zb)
+    rest = a[:, latent.z_dim:].repeat_interleave(steps, 0)  # the row's class (its start's)
+    return torch.cat([z, rest], dim=1)
