@@ -287,3 +287,17 @@ def test_cli_sample_class(tmp_path, run_cli):
     assert run_cli("train", "--out", plain, *sets).code == 0
     r = run_cli("sample", next(plain.iterdir()), "--class", 1)
     assert r.code == 2 and "not class-conditional" in r.err
+
+
+def test_image_folders_with_one_subfolder_per_class_have_labels(tmp_path):
+    from PIL import Image
+
+    for cls, n in (("cat", 2), ("ant", 3)):
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(tmp_path / cls / f"{i}.png")
+    ds = load_dataset(make_config({"data.name": "images", "data.path": str(tmp_path), "data.resolution": 8}).data)
+    assert ds.num_classes == 2 and ds.labels.tolist() == [0, 0, 0, 1, 1]  # ant (sorted first) = 0
+    Image.new("RGB", (8, 8)).save(tmp_path / "loose.png")  # an image outside the class folders: no labels
+    ds = load_dataset(make_config({"data.name": "images", "data.path": str(tmp_path), "data.resolution": 8}).data)
+    assert ds.labels is None

@@ -325,11 +325,11 @@ def _decode(raw: bytes, source: str, resolution: int, channels: int) -> np.ndarr
 
 
 def _image_sources(path: Path, stack: ExitStack):
-    """Sorted [(name, read())] of the image files under a folder or inside a zip."""
+    """Sorted [(name, read(), relative path)] of the image files under a folder or inside a zip."""
     if path.is_dir():
         files = sorted((p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
                         and p.is_file()), key=lambda p: p.relative_to(path).as_posix())
-        return [(str(p), p.read_bytes) for p in files]
+        return [(str(p), p.read_bytes, p.relative_to(path).as_posix()) for p in files]
     if not zipfile.is_zipfile(path):
         raise DataError(f"data.path: '{path}' is neither a folder nor a zip; expected {FOLDER_HINT}")
     zf = _open_zip(path, stack)
@@ -349,7 +349,7 @@ def _image_sources(path: Path, stack: ExitStack):
                                 f"{reason(e)}") from e
         return read
 
-    return [(f"{path}:{i.filename}", reader(i)) for i in infos]
+    return [(f"{path}:{i.filename}", reader(i), i.filename) for i in infos]
 
 
 def _open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile:
@@ -360,7 +360,8 @@ def _open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile:
 
 
 @DATASETS.register("images", "any folder or .zip of png/jpg/jpeg/bmp/webp/gif images in "
-                             "data.path, recursive, sorted; resized to data.resolution (64)")
+                             "data.path, recursive, sorted; resized to data.resolution (64); "
+                             "one subfolder per class gives class labels")
 def load_image_folder(cfg) -> Dataset:
     path = require_path(cfg.path, FOLDER_HINT)
     resolution = cfg.resolution or 64  # files may differ in size, so there is no "native" one
@@ -377,4 +378,20 @@ def load_image_folder(cfg) -> Dataset:
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             arrays = list(pool.map(lambda s: _decode(s[1](), s[0], resolution, channels),
                                    sources))
-    return Dataset(name="images", data=torch.from_numpy(np.stack(arrays)), kind="image")
+    labels, classes = folder_labels([s[2] for s in sources])
+    return Dataset(name="images", data=torch.from_numpy(np.stack(arrays)), kind="image", labels=labels,
+                   num_classes=classes)
+
+
+def folder_labels(relative_paths):
+    """(int64 [N] labels, class count) when every image lies in a first-level subfolder and there
+    are at least two of them (one subfolder per class, classes numbered in sorted name order, as
+    ImageFolder does); (None, None) otherwise."""
+    parts = [r.split("/") for r in relative_paths]
+    if any(len(p) < 2 for p in parts):
+        return None, None
+    names = sorted({p[0] for p in parts})
+    if len(names) < 2:
+        return None, None
+    index = {n: i for i, n in enumerate(names)}
+    return torch.tensor([index[p[0]] for p in parts], dtype=torch.int64), len(names)
