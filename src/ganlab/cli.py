@@ -306,7 +306,7 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
     if not names:
         raise ConfigError(f"no default metrics for data of shape {dataset.shape}; expected --metrics (see `ganlab list metrics`)")
     latent = Latent.of(cfg, dataset)
-    evaluator = Evaluator(names, dataset, cfg.data, dev, latent.labels if latent.mode else None)
+    evaluator = Evaluator(names, dataset, cfg.data, dev, latent)
     G = load_generator(cfg, state, dataset, dev)
     runs = [evaluator(G, lambda n, gen: latent.sample(n, dev, gen), seed=s) for s in range(seeds)]
     summary = {}

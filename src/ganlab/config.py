@@ -68,6 +68,11 @@ class LatentConfig:
                                         # concat (one-hot appended to z) | auto (cbn where G has
                                         # BatchNorm)
     class_weight: float = 1.0           # ACGAN: weight of the class cross-entropy in D's and G's loss
+    categorical: int = 0                # InfoGAN (Chen et al. 2016): values of one categorical
+                                        # code fed to G (0 = none; MNIST: 10)
+    continuous: int = 0                 # InfoGAN: continuous codes ~ U(-1, 1) fed to G (MNIST: 2)
+    info_weight: float = 1.0            # InfoGAN: lambda, the weight of the mutual-information
+                                        # term in D's (Q's) and G's loss
 
 
 @dataclass
@@ -179,7 +184,8 @@ RANGES = {  # dataclass -> field -> Range; `test_every_numeric_key_has_a_range` 
         "beta2": Range(0, 1, hi_open=True),
         "alpha": Range(0, 1, hi_open=True),
     },
-    LatentConfig: {"class_weight": Range(0, 1e6, "weight")},
+    LatentConfig: {"class_weight": Range(0, 1e6, "weight"), "categorical": Range(0, SIZE),
+                   "continuous": Range(0, SIZE), "info_weight": Range(0, 1e6, "weight")},
     Config: {
         "z_dim": Range(1, SIZE),
         "n_critic": Range(1, 1000, null="the objective's default"),
@@ -467,7 +473,7 @@ def validate(cfg):
 
         for name in cfg.metrics:
             METRICS.lookup(name)
-        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes", "cond_acc", "intra_fid"):
+        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes", "cond_acc", "intra_fid", "info_cat"):
             raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score, classes or class-conditional metric first")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     for opt in ("g_opt", "d_opt"):

@@ -3,14 +3,20 @@
 A latent code w is one float tensor [N, dim] that G maps to one sample each; samplers, metrics and
 CLI commands draw it with `Latent.sample` and never look inside. Its columns:
 
-    [ z (z_dim) | y (1 column, class-conditional runs only) ]
+    [ z (z_dim) | y (1 column, class-conditional runs only) | c_cat (K) | c_cont (L) ]
 
 - z: noise from `z_prior`, drawn by exactly the calls an unconditional run makes (so w = z and
   every unconditional run is unchanged, bit for bit);
 - y: the class index stored as a float (exact: classes < 2^24), uniform over the classes unless
   given; `labels(w)` reads it back. G is told the class by conditional BatchNorm or a one-hot
   input (`ganlab.networks.conditional`); D by a projection term (Miyato & Koyama 2018) or an
-  auxiliary classifier (ACGAN, Odena et al. 2017), chosen by `latent.classes`.
+  auxiliary classifier (ACGAN, Odena et al. 2017), chosen by `latent.classes`;
+- c_cat, c_cont: InfoGAN's codes (Chen et al. 2016): one categorical code of K =
+  `latent.categorical` values, one-hot, uniform, and L = `latent.continuous` codes ~ U(-1, 1), fed
+  to G with z. A head Q on D's body predicts them from a fake; the mutual-information term
+  info_weight * (CE(Q_cat, c_cat) + 1/2 sum (Q_cont - c_cont)^2) (a factored Gaussian of std 1,
+  as the official code's fix_std; constants dropped) is added to both D's and G's loss, so Q
+  trains with D (openai/InfoGAN's trainer). L_I = ln K - CE is the bound on I(c_cat; G(z, c)).
 
 In the loop, the fakes of every step are made for the classes of that step's real batch
 (`batch`), so real and fake batches hold the same classes, a penalty's interpolate between the
@@ -19,6 +25,8 @@ batch again, as LSGAN + mean matching does) is told one set of labels. The extra
 heads on D (ACGAN's class cross-entropy) are `d_loss` and `g_loss`; they are 0 when no head is
 configured.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +56,12 @@ def check_latent(cfg):
     if lat.classes is not None and cfg.pack != 1:
         raise ConfigError(f"latent.classes = {lat.classes} with pack = {cfg.pack}: a pack of samples has no "
                           f"single class; expected pack=1 for a class-conditional run")
+    if lat.categorical == 1:
+        raise ConfigError("latent.categorical = 1 is a code with one value, which carries no information; expected "
+                          "0 (none) or at least 2 categories")
+    if (lat.categorical or lat.continuous) and cfg.pack != 1:
+        raise ConfigError(f"InfoGAN codes (latent.categorical, latent.continuous) with pack = {cfg.pack}: Q predicts "
+                          f"one sample's code; expected pack=1")
 
 
 class Latent:
@@ -61,8 +75,10 @@ class Latent:
         if self.mode and self.num_classes < 2:
             raise ConfigError(f"latent.classes = {self.mode} needs a dataset with class labels (at least "
                               f"2 classes); this dataset has {'none' if not num_classes else num_classes}")
-        self.dim = self.z_dim + (1 if self.mode else 0)
-        self.class_weight = cfg.latent.class_weight
+        self.k, self.l = cfg.latent.categorical, cfg.latent.continuous  # InfoGAN codes
+        self.codes_at = self.z_dim + (1 if self.mode else 0)  # the first code column
+        self.dim = self.codes_at + self.k + self.l
+        self.class_weight, self.info_weight = cfg.latent.class_weight, cfg.latent.info_weight
 
     @classmethod
     def of(cls, cfg, dataset):
@@ -74,21 +90,36 @@ class Latent:
 
     @property
     def aux_dim(self):
-        """Outputs of the head D carries beside its score: ACGAN's class logits (0: no head)."""
-        return self.num_classes if self.mode == "acgan" else 0
+        """Outputs of the head D carries beside its score: ACGAN's class logits, then InfoGAN's Q
+        (K category logits, L means); 0: no head."""
+        return (self.num_classes if self.mode == "acgan" else 0) + self.k + self.l
+
+    @property
+    def g_extra(self):
+        """Inputs G takes beside z: the codes (the class enters through ganlab.networks.conditional)."""
+        return self.k + self.l
 
     def sample(self, n, device, generator=None, y=None):
         """Latent codes [n, dim]: fresh noise, and class `y` ([n] int, an int, or None: uniform)."""
         z = sample_z(n, self.cfg, device, generator)
-        if not self.mode:
-            return z
+        parts = [z]
+        if self.mode:
+            parts.append(self._classes(n, device, generator, y).to(z.dtype).view(n, 1))
+        if self.k:
+            cat = torch.randint(self.k, (n,), device=device, generator=generator)
+            parts.append(F.one_hot(cat, self.k).to(z.dtype))
+        if self.l:
+            parts.append(torch.rand(n, self.l, device=device, generator=generator) * 2 - 1)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def _classes(self, n, device, generator, y):
         if y is None:
             y = torch.randint(self.num_classes, (n,), device=device, generator=generator)
         elif isinstance(y, int):
             if not 0 <= y < self.num_classes:
                 raise ConfigError(f"class {y} does not exist; expected a class in 0..{self.num_classes - 1}")
             y = torch.full((n,), y, device=device)
-        return torch.cat([z, y.to(device=device, dtype=z.dtype).view(n, 1)], dim=1)
+        return y.to(device)
 
     def grid(self, n, device, generator=None, y=None):
         """(w, columns) for a sample grid of about n: one class per row (n // classes columns, at
@@ -107,6 +138,22 @@ class Latent:
     def noise(self, w):
         return w[:, :self.z_dim]
 
+    def categories(self, w):
+        """The categorical InfoGAN code [N] (int64) of latent codes `w`, or None without one."""
+        return w[:, self.codes_at:self.codes_at + self.k].argmax(dim=1) if self.k else None
+
+    def _info(self, q, w):
+        """(info_weight * InfoGAN's loss on Q's outputs q [N, K + L], its statistics)."""
+        loss, stats = 0.0, {}
+        if self.k:
+            ce = F.cross_entropy(q[:, :self.k].float(), self.categories(w))
+            loss, stats["info_mi_cat"] = ce, math.log(self.k) - ce.detach()  # L_I in nats (max ln K)
+        if self.l:
+            cont = w[:, self.codes_at + self.k:]
+            sq = 0.5 * (q[:, self.k:].float() - cont).pow(2).sum(dim=1).mean()
+            loss, stats["info_cont_nll"] = loss + sq, sq.detach()  # Gaussian NLL, std 1, constant dropped
+        return self.info_weight * loss, stats
+
     def batch(self, dataset, idx, device):
         """(real [B, *shape], w [B, dim]): the real samples `idx` and latent codes for this step's
         fakes, made for the same classes as the reals."""
@@ -117,20 +164,28 @@ class Latent:
     def d_loss(self, view, real, fake, w):
         """(D's extra loss, its statistics): ACGAN's class_weight * (CE on reals + CE on fakes),
         both labelled with the step's classes; (0, {}) without a head."""
-        if self.mode != "acgan":
-            return 0.0, {}
-        y = self.labels(w)
-        a_r, a_f = view.aux(real).float(), view.aux(fake).float()
-        ce_r, ce_f = F.cross_entropy(a_r, y), F.cross_entropy(a_f, y)
-        stats = {"class_ce_real": ce_r.detach(), "class_ce_fake": ce_f.detach(),
-                 "class_acc_real": (a_r.detach().argmax(1) == y).float().mean()}
-        return self.class_weight * (ce_r + ce_f), stats
+        loss, stats = 0.0, {}
+        c = self.num_classes if self.mode == "acgan" else 0
+        if c:
+            y = self.labels(w)
+            a_r, a_f = view.aux(real)[:, :c].float(), view.aux(fake)[:, :c].float()
+            ce_r, ce_f = F.cross_entropy(a_r, y), F.cross_entropy(a_f, y)
+            stats = {"class_ce_real": ce_r.detach(), "class_ce_fake": ce_f.detach(),
+                     "class_acc_real": (a_r.detach().argmax(1) == y).float().mean()}
+            loss = self.class_weight * (ce_r + ce_f)
+        if self.k or self.l:
+            info, info_stats = self._info(view.aux(fake)[:, c:], w)
+            loss, stats = loss + info, {**stats, **info_stats}
+        return loss, stats
 
     def g_loss(self, view, fake, w):
-        """G's extra loss: ACGAN's class_weight * CE of D's class head on the fakes (0 without a head)."""
-        if self.mode != "acgan":
+        """G's extra loss: ACGAN's class_weight * CE of D's class head on the fakes, and InfoGAN's
+        term (0 without a head)."""
+        if not self.aux_dim:
             return 0.0
-        return self.class_weight * F.cross_entropy(view.aux(fake).float(), self.labels(w))
+        aux, c = view.aux(fake), (self.num_classes if self.mode == "acgan" else 0)
+        loss = self.class_weight * F.cross_entropy(aux[:, :c].float(), self.labels(w)) if c else 0.0
+        return loss + (self._info(aux[:, c:], w)[0] if self.k or self.l else 0.0)
 
 
 

@@ -83,6 +83,16 @@ preset("mnist5k-cbn-projection", "class-conditional MNIST-5k: the mnist5k DCGAN 
 preset("mnist5k-acgan", "class-conditional MNIST-5k: the mnist5k DCGAN with conditional BatchNorm in G and ACGAN's auxiliary "
        "classifier on D (Odena et al. 2017), class weight 1, 150 kimg", latent__classes="acgan", **_COND)
 
+# InfoGAN on MNIST-5k (Chen et al. 2016; openai/InfoGAN's run_mnist_exp.py): 62 uniform noise
+# dimensions, one 10-way categorical and two U(-1, 1) codes, lambda 1 for all, G lr 1e-3 and D lr
+# 2e-4 with Adam beta1 0.5, batch 128; the networks are the mnist5k DCGAN-28 (the paper's own are
+# an FC-conv G and a conv-FC D), Q a linear head on D's body.
+preset("mnist5k-infogan", "InfoGAN on MNIST-5k (Chen et al. 2016): z 62 ~ U(-1, 1), Cat(10) + 2 U(-1, 1) codes, lambda 1, "
+       "G lr 1e-3 / D lr 2e-4, batch 128, DCGAN-28, 150 kimg; info_err5k_lenet measures the code as a digit classifier",
+       **dict(_MNIST5K, kimg=150.0, z_dim=62, z_prior="uniform", latent__categorical=10, latent__continuous=2,
+              batch_size=128, g_opt__lr=1e-3, d_opt__lr=2e-4,
+              metrics=["info_err5k_lenet", "fid5k_lenet", "mnist_score5k", "classes5k_lenet"]))
+
 # The seed report's five MNIST models (REFERENCES §7): DCGAN, batch 64, lr 1e-4, z 100, Adam(0.5)
 # except WGAN (RMSProp). The report trained 20 epochs of full MNIST; these run 20 epochs of MNIST-5k
 # (100 kimg): add --set data.name=mnist --set data.path=DIR --epochs 20 for the report's setting.

@@ -42,10 +42,10 @@ def build_models(cfg, dataset, objective, device):
     an objective that needs an auto-encoder D (BEGAN) gets the auto-encoder of D's family; with
     PacGAN packing D's input is `pack` samples wide; a class-conditional run (latent.classes) gets
     both wrapped for the labels (ganlab.networks.conditional)."""
-    image = dataset.kind == "image"
-    if Latent.of(cfg, dataset).mode and objective.discriminator == "autoencoder":
-        raise ConfigError(f"objective {cfg.objective!r} judges with an auto-encoder, which takes no class labels; "
-                          f"expected latent.classes=null or another objective")
+    image, latent = dataset.kind == "image", Latent.of(cfg, dataset)
+    if (latent.mode or latent.aux_dim) and objective.discriminator == "autoencoder":
+        raise ConfigError(f"objective {cfg.objective!r} judges with an auto-encoder, which takes no class labels or "
+                          f"code head; expected latent.classes=null and no InfoGAN codes, or another objective")
     d_cfg = OmegaConf.to_object(cfg.D)
     if objective.discriminator == "autoencoder" and not d_cfg.arch.endswith("-ae"):
         if d_cfg.arch + "-ae" not in NETWORKS:
@@ -55,11 +55,10 @@ def build_models(cfg, dataset, objective, device):
         d_cfg.arch += "-ae"
     if d_cfg.norm is None and not objective.batchnorm_in_d:
         d_cfg.norm = "layer" if d_cfg.arch == "dcgan" else "none"
-    latent = Latent.of(cfg, dataset)
     g_cfg = OmegaConf.to_object(cfg.G)
-    G = build_network("G", g_cfg, dataset.shape, cfg.z_dim, image)
-    if latent.mode and g_input_of(cfg.latent.g_input, G, cfg.G.arch) == "concat":  # z and the one-hot class
-        G = build_network("G", g_cfg, dataset.shape, cfg.z_dim + latent.num_classes, image)
+    G = build_network("G", g_cfg, dataset.shape, cfg.z_dim + latent.g_extra, image)  # z and InfoGAN's codes
+    if latent.mode and g_input_of(cfg.latent.g_input, G, cfg.G.arch) == "concat":  # and the one-hot class
+        G = build_network("G", g_cfg, dataset.shape, cfg.z_dim + latent.g_extra + latent.num_classes, image)
     D = build_network("D", d_cfg, packed_shape(dataset.shape, cfg.pack), cfg.z_dim, image)
     G, D = conditional_models(G, D, latent, cfg, packed_shape(dataset.shape, cfg.pack))  # the label path
     return G.to(device), D.to(device)
@@ -183,7 +182,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     if (cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics:
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
-        evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent.labels if latent.mode else None)
+        evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent)
     cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
     run_dir = Path(run_dir() if callable(run_dir) else run_dir)
     run_id = rundir.ensure_identity(run_dir)

@@ -75,7 +75,7 @@ def __dir__():
 
 @dataclass(frozen=True)
 class MetricSpec:
-    kind: str                   # fid | kid | is | classes | pr | dc | toy | cond_acc | intra_fid (class-conditional G)
+    kind: str                   # fid | kid | is | classes | pr | dc | toy | cond_acc | intra_fid (class-conditional G) | info_cat (InfoGAN)
     extractor: str = "identity"  # entry of EXTRACTORS
     num: int = 0                # generated samples (and real samples, where the data has them)
     lower_is_better: bool = True
@@ -100,6 +100,7 @@ _metric("classes5k_lenet", "digit classes covered by 5k samples (argmax of lenet
 _metric("modes26k_stacked", "Stacked-MNIST: modes of 1,000 covered by 26k samples (lenet-mnist per channel; VEEGAN/PacGAN protocol) and KL of that histogram to uniform", kind="classes", extractor="lenet-stacked", num=26000, lower_is_better=False)
 _metric("cond_acc5k_lenet", "class-conditional G: fraction of 5k samples (classes uniform) that lenet-mnist assigns to the class they were generated for", kind="cond_acc", extractor="lenet-mnist", num=5000, lower_is_better=False)
 _metric("intra_fid5k_lenet", "class-conditional G: mean over classes of the FID between the samples made for a class and the real items of that class (5k and 5k in all), lenet-mnist features", kind="intra_fid", extractor="lenet-mnist", num=5000)
+_metric("info_err5k_lenet", "InfoGAN: error of the categorical code as a digit classifier, 5k samples, code values matched to lenet-mnist's digits by a Hungarian assignment (Chen et al. 2016: about 5 %)", kind="info_cat", extractor="lenet-mnist", num=5000)
 _metric("fid10k_inception", "FID, 10k generated vs 10k real, InceptionV3 pool3 (FID weights from a local file)", kind="fid", extractor="inception-fid", num=10000)
 _metric("kid10k_inception", "KID (cubic kernel, 100 subsets of 1000), 10k vs 10k, InceptionV3 pool3", kind="kid", extractor="inception-fid", num=10000)
 _metric("is10k_inception", "Inception Score, 10k samples, 10 splits, FID-weights InceptionV3 logits", kind="is", extractor="inception-fid", num=10000, lower_is_better=False)

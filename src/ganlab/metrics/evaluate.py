@@ -91,6 +91,7 @@ def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
 
 
 CONDITIONAL = ("cond_acc", "intra_fid")  # kinds that need the class each sample was made for
+CODED = ("info_cat",)                     # kinds that need each sample's categorical InfoGAN code
 
 
 def generate(G, sample_z, num, seed, device, codes=None):
@@ -110,11 +111,12 @@ def generate(G, sample_z, num, seed, device, codes=None):
         G.train(was_training)
 
 
-def compute_metrics(specs, *, fake, real, fake_labels=None, real_labels=None):
+def compute_metrics(specs, *, fake, real, fake_labels=None, real_labels=None, fake_codes=None):
     """{name: value} for MetricSpecs `specs`, from fake = {extractor: (features, probs)} and
     real = {extractor: features}: each metric is called as metric(fake, real). The
     class-conditional kinds also read fake_labels = {extractor: [N] the class each sample was made for} and
-    real_labels = {extractor: [M] classes of the real items}."""
+    real_labels = {extractor: [M] classes of the real items}; the InfoGAN kind reads fake_codes =
+    {extractor: [N] categorical code of each sample}."""
     out = {}
     for name, spec in specs.items():
         fake_feats, probs = fake[spec.extractor]
@@ -134,9 +136,25 @@ def compute_metrics(specs, *, fake, real, fake_labels=None, real_labels=None):
             out[name], out[f"{name}_kl"] = hist["classes_covered"], hist["kl_to_uniform"]
         elif spec.kind == "cond_acc":
             out[name] = (probs.argmax(dim=1) == fake_labels[spec.extractor]).double().mean()
+        elif spec.kind == "info_cat":
+            out[name] = category_error(probs.argmax(dim=1), fake_codes[spec.extractor], probs.shape[1])
         elif spec.kind == "intra_fid":
             out[name] = intra_class_fid(fake_feats, fake_labels[spec.extractor], real_feats, real_labels[spec.extractor])
     return {k: float(v) for k, v in out.items()}
+
+
+def category_error(predicted, codes, num_classes):
+    """InfoGAN's categorical code used as a classifier (Chen et al. 2016, Sec. 7.1): the fraction of
+    samples whose classifier label differs from the label their code value is matched to, under the
+    one-to-one matching of code values to classes that agrees most often (the Hungarian assignment
+    on the [K, classes] confusion matrix; scipy's linear_sum_assignment)."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = int(codes.max()) + 1 if len(codes) else 1
+    confusion = torch.zeros(k, num_classes, dtype=torch.float64)
+    confusion.index_put_((codes.long(), predicted.long()), torch.ones(len(codes), dtype=torch.float64), accumulate=True)
+    rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
+    return 1.0 - confusion[rows, cols].sum().item() / max(1, len(codes))
 
 
 def intra_class_fid(fake, fake_labels, real, real_labels):
@@ -178,11 +196,15 @@ class Evaluator:
     """Metrics of one run's generator: extractors and real features are loaded once, so calling it
     every few kimg during training costs only the generated samples' feature pass."""
 
-    def __init__(self, names, dataset, data_cfg, device, labels_of=None):
+    def __init__(self, names, dataset, data_cfg, device, latent=None):
         self.specs = check_metrics(names, dataset.kind)
-        self.device, self.labels_of = device, labels_of  # labels_of(w): classes [N] of latent codes (class-conditional G)
+        self.device, self.latent = device, latent  # ganlab.latent.Latent: reads classes and codes of latent codes
         conditional = [m for m, s in self.specs.items() if s.kind in CONDITIONAL]
-        if conditional and labels_of is None:
+        coded = [m for m, s in self.specs.items() if s.kind in CODED]
+        if coded and (latent is None or not latent.k):
+            raise ConfigError(f"metrics {', '.join(coded)} measure a categorical InfoGAN code; this run has none "
+                              f"(expected latent.categorical >= 2, or other metrics)")
+        if conditional and (latent is None or not latent.mode):
             raise ConfigError(f"metrics {', '.join(conditional)} measure a class-conditional generator; this run is "
                               f"unconditional (expected latent.classes=projection or acgan, or other metrics)")
         if conditional and dataset.labels is None:
@@ -203,15 +225,17 @@ class Evaluator:
                 _check_real_size(self.specs, name, self.real[name].shape[0])
 
     def __call__(self, G, sample_z, seed=0):
-        fakes, fake_labels = {}, {}
+        fakes, fake_labels, fake_codes = {}, {}, {}
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             codes = []
             fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device, codes))
-            if self.labels_of is not None:
-                fake_labels[name] = self.labels_of(torch.cat(codes)).cpu()
+            if self.latent is not None and self.latent.mode:
+                fake_labels[name] = self.latent.labels(torch.cat(codes)).cpu()
+            if self.latent is not None and self.latent.k:
+                fake_codes[name] = self.latent.categories(torch.cat(codes)).cpu()
         return compute_metrics(self.specs, fake=fakes, real=self.real, fake_labels=fake_labels,
-                               real_labels=self.real_labels)
+                               real_labels=self.real_labels, fake_codes=fake_codes)
 
     @property
     def primary(self):

@@ -11,7 +11,8 @@ D judges (x, y) with the family's D split before its last weight layer into a bo
 psi (the head maps phi's features to the score):
 - projection (Miyato & Koyama 2018): D(x, y) = psi(phi(x)) + <embed(y), phi(x)>, phi flattened;
 - an auxiliary head (ACGAN, Odena et al. 2017): one linear layer from phi(x) to class logits,
-  beside the unconditional score psi(phi(x)).
+  beside the unconditional score psi(phi(x)); InfoGAN's Q (Chen et al. 2016) is more outputs of
+  the same layer (the paper's Q adds a 128-unit hidden layer; here Q is linear on phi).
 Both heads share phi, so one pass gives score and logits (`judge`).
 """
 
@@ -63,7 +64,8 @@ def swap_batchnorms(net, num_classes):
 
 
 class ConditionalGenerator(nn.Module):
-    """w [N, z_dim + 1] = [z | y] -> the family's G at the class y ([N, *shape])."""
+    """w [N, z_dim + 1 + codes] = [z | y | codes] -> the family's G at the class y ([N, *shape]),
+    given z and the InfoGAN codes (if any) as its input."""
 
     def __init__(self, net, z_dim, num_classes, g_input):
         super().__init__()
@@ -71,7 +73,8 @@ class ConditionalGenerator(nn.Module):
         self.cbns = swap_batchnorms(net, num_classes) if g_input == "cbn" else []
 
     def forward(self, w):
-        z, y = w[:, :self.z_dim], w[:, self.z_dim].round().long()
+        y = w[:, self.z_dim].round().long()
+        z = torch.cat([w[:, :self.z_dim], w[:, self.z_dim + 1:]], dim=1)  # noise and codes, without the class
         for cbn in self.cbns:
             cbn.y = y
         if self.g_input == "concat":
@@ -130,10 +133,12 @@ class ConditionalDiscriminator(nn.Module):
 
 
 def conditional_models(G, D, latent, cfg, shape):
-    """G and D wrapped for `latent`'s class conditioning (unchanged in an unconditional run)."""
-    if not latent.mode:
+    """G and D wrapped for `latent`'s class conditioning and heads; unchanged in a plain run (an
+    InfoGAN G takes [z | codes] as it is: its input layer is built that wide)."""
+    if not latent.mode and not latent.aux_dim:
         return G, D
-    G = ConditionalGenerator(G, latent.z_dim, latent.num_classes, g_input_of(cfg.latent.g_input, G, cfg.G.arch))
+    if latent.mode:
+        G = ConditionalGenerator(G, latent.z_dim, latent.num_classes, g_input_of(cfg.latent.g_input, G, cfg.G.arch))
     D = ConditionalDiscriminator(D, cfg.D.arch, shape, latent.num_classes, latent.mode == "projection",
                                  latent.aux_dim, sn=cfg.D.spectral_norm)
     return G, D
