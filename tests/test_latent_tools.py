@@ -65,3 +65,26 @@ def test_interpolate_command(tmp_path, run_cli):
     assert r.code == 2 and "not class-conditional" in r.err
     r = run_cli("interpolate", run, "--steps", 1)
     assert r.code == 2
+
+
+def test_traversal_codes_and_command(tmp_path, run_cli):
+    from ganlab.errors import ConfigError
+    from ganlab.latent import traversal_codes
+
+    lat = Latent(make_config({"z_dim": 3, "latent.categorical": 4, "latent.continuous": 2}))
+    w = traversal_codes(lat, 1, 5, "cpu", torch.Generator().manual_seed(0))
+    assert w.shape == (20, 9) and torch.equal(w[:, :3], w[:1, :3].expand(20, 3))   # one z
+    assert torch.equal(lat.categories(w), torch.arange(4).repeat_interleave(5))      # a row per category
+    assert torch.allclose(w[:5, 8], torch.linspace(-2, 2, 5)) and (w[:, 7] == 0).all()
+    with pytest.raises(ConfigError, match="continuous code 2 does not exist"):
+        traversal_codes(lat, 2, 5, "cpu")
+    sets = sum((["--set", f"{k}={v}"] for k, v in {"G.width": 8, "D.width": 8, "kimg": 0.128, "batch_size": 32,
+                                                      "tensorboard": False, "cpu_threads": 1, "latent.categorical": 3,
+                                                      "latent.continuous": 1}.items()), [])
+    assert run_cli("train", "--out", tmp_path, *sets).code == 0
+    run = next(p for p in tmp_path.iterdir() if p.is_dir())
+    r = run_cli("interpolate", run, "--traverse", 0, "--steps", 6, "--out", tmp_path / "t.png")
+    assert r.code == 0, r.err
+    assert np.asarray(Image.open(tmp_path / "t.png")).shape == (3 * 30 + 2, 6 * 30 + 2)
+    r = run_cli("interpolate", run, "--traverse", 1)
+    assert r.code == 2 and "continuous code 1 does not exist" in r.err

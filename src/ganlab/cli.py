@@ -205,6 +205,10 @@ Examples:
   ganlab interpolate runs/00000-demo --rows 4 --steps 12 --seed 3 --out walk.png
   ganlab interpolate runs/00000-demo --mode lerp        # compare with the straight line
   ganlab interpolate runs/00002-cond --class 5           # a class-conditional run: only 5s
+  ganlab interpolate runs/00003-infogan --traverse 0     # InfoGAN: continuous code 0 from -2 to 2
+
+--traverse J draws InfoGAN's traversal instead: one z, a row per value of the categorical code,
+and continuous code J from -2 to 2 along each row (the others at 0).
 """
 
 
@@ -216,15 +220,16 @@ Examples:
               help="auto: slerp for a normal prior, lerp for a uniform one.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the end points.")
 @click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every walk (class-conditional runs).")
+@click.option("--traverse", type=click.IntRange(min=0), help="InfoGAN runs: traverse continuous code J instead.")
 @click.option("--out", "out_file", type=click.Path(), help="PNG (default RUN_DIR/interpolate-seedS.png).")
 @click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
-def interpolate(run_dir, rows, steps, mode, seed, klass, out_file, checkpoint, device, force):
+def interpolate(run_dir, rows, steps, mode, seed, klass, traverse, out_file, checkpoint, device, force):
     import torch
 
     from ganlab.data import load_dataset
-    from ganlab.latent import interpolation_codes
+    from ganlab.latent import interpolation_codes, traversal_codes
     from ganlab.training import load_generator, save_samples
     from ganlab.utils.device import select_device
 
@@ -235,8 +240,16 @@ def interpolate(run_dir, rows, steps, mode, seed, klass, out_file, checkpoint, d
         raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; interpolate draws image grids "
                           f"(expected a run on images)")
     latent = _latent_for(cfg, dataset, klass, run_dir)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    if traverse is not None:
+        w = traversal_codes(latent, traverse, steps, dev, gen)
+        G = load_generator(cfg, state, dataset, dev)
+        out = Path(out_file or Path(run_dir) / f"traverse{traverse}-seed{seed}.png")
+        click.echo(f"wrote {save_samples(G, w, dataset, out, steps)} (continuous code {traverse} from -2 to 2, "
+                   f"{len(w) // steps} rows)")
+        return
     G = load_generator(cfg, state, dataset, dev)
-    w = interpolation_codes(latent, rows, steps, dev, torch.Generator(device=dev).manual_seed(seed), klass, mode)
+    w = interpolation_codes(latent, rows, steps, dev, gen, klass, mode)
     out = Path(out_file or Path(run_dir) / f"interpolate-seed{seed}.png")
     click.echo(f"wrote {save_samples(G, w, dataset, out, steps)} ({rows} walks x {steps} steps, "
                f"{'slerp' if mode == 'auto' and cfg.z_prior != 'uniform' else 'lerp' if mode == 'auto' else mode})")

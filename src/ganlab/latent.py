@@ -225,3 +225,23 @@ def interpolation_codes(latent, rows, steps, device, generator=None, y=None, mod
     z = (slerp if mode == "slerp" else lerp)(tt.to(za.dtype) if mode == "lerp" else tt, za, zb)
     rest = a[:, latent.z_dim:].repeat_interleave(steps, 0)  # the row's class (its start's)
     return torch.cat([z, rest], dim=1)
+
+
+def traversal_codes(latent, code, steps, device, generator=None, lo=-2.0, hi=2.0):
+    """Latent codes [rows * steps, dim] that vary InfoGAN's continuous code `code` from lo to hi
+    along each row (the paper's Fig. 2 goes past the trained range [-1, 1] to -2..2) with the
+    other continuous codes at 0, one row per value of the categorical code (8 rows without one),
+    and one z (and class) for the whole grid."""
+    if not 0 <= code < latent.l:
+        raise ConfigError(f"continuous code {code} does not exist; this run has {latent.l} "
+                          f"(latent.continuous), expected a code in 0..{latent.l - 1}" if latent.l else
+                          "this run has no continuous InfoGAN code (latent.continuous = 0) to traverse")
+    rows = latent.k or 8
+    w = latent.sample(1, device, generator).repeat(rows * steps, 1)
+    if latent.k:
+        w[:, latent.codes_at:latent.codes_at + latent.k] = F.one_hot(
+            torch.arange(rows, device=device).repeat_interleave(steps), latent.k).to(w.dtype)
+    cont = latent.codes_at + latent.k
+    w[:, cont:] = 0
+    w[:, cont + code] = torch.linspace(lo, hi, steps, device=device, dtype=w.dtype).repeat(rows)
+    return w
