@@ -356,3 +356,14 @@ def test_infogan_metric_refused_without_codes():
     cfg = _cfg()
     with pytest.raises(ConfigError, match="categorical InfoGAN code"):
         Evaluator(["info_err5k_lenet"], load_dataset(cfg.data), cfg.data, "cpu", Latent(cfg))
+
+
+def test_python_api_samples_a_chosen_class(tmp_path, run_cli):
+    import ganlab
+
+    sets = sum((["--set", f"{k}={v}"] for k, v in {**TINY, "latent.classes": "projection"}.items()), [])
+    assert run_cli("train", "--out", tmp_path, *sets).code == 0
+    gen = ganlab.load_generator(next(p for p in tmp_path.iterdir() if p.is_dir()), checkpoint="final")
+    assert gen.latent.mode == "projection" and gen.latent.num_classes == 10
+    threes, again, sevens = gen.sample(6, seed=1, y=3), gen.sample(6, seed=1, y=3), gen.sample(6, seed=1, y=7)
+    assert threes.shape == (6, 1, 28, 28) and torch.equal(threes, again) and not torch.equal(threes, sevens)
