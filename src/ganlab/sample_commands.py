@@ -1,0 +1,140 @@
+"""`ganlab sample` and `ganlab interpolate`: what a trained run's generator draws, and how its
+latent space looks along walks (registered on the `ganlab` group by ganlab.cli)."""
+
+from pathlib import Path
+
+import click
+
+from ganlab import rundir
+from ganlab.errors import ConfigError
+
+
+SAMPLE_HELP = """Write samples of a trained run: an image grid (a scatter plot over the data for 2-D
+data), every sample as arrays in an .npz, or one PNG per sample in a folder.
+
+\b
+Examples:
+  ganlab sample runs/00000-demo
+  ganlab sample runs/00000-demo --n 100 --seed 7 --out digits.png
+  ganlab sample runs/00000-demo --n 10000 --out samples.npz
+  ganlab sample runs/00000-demo --n 10000 --out samples/
+  ganlab sample runs/00001-toy-ring-ns --n 2500 --checkpoint final
+  ganlab sample runs/00002-cond --class 3 --n 64      # a class-conditional run: only 3s
+
+A class-conditional run's grid has one class per row unless --class fixes one; its .npz and
+folder samples draw the classes uniformly (or all --class).
+
+An .npz holds 'x': images as uint8 [N, H, W, C], points as float32 [N, D]; a folder (a path
+ending in / or an existing folder, new or empty) gets 000000.png, 000001.png, ... Both can be
+scored by other tools, and by `ganlab eval --real REAL --fake OUT`.
+"""
+
+
+@click.command(help=SAMPLE_HELP)
+@click.argument("run_dir", type=click.Path())
+@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1, max=10_000_000), help="Number of samples.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent codes.")
+@click.option("--out", "out_file", type=click.Path(), help="Output: FILE.png (grid), FILE.npz or DIR/ (default RUN_DIR/sample-seedS.png).")
+@click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
+@click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every sample (class-conditional runs).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
+def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
+    import torch
+
+    from ganlab import samples
+    from ganlab.data import load_dataset
+    from ganlab.training import load_generator, save_samples
+    from ganlab.utils.device import select_device
+
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    dev = select_device(device)
+    dataset = load_dataset(cfg.data)
+    G = load_generator(cfg, state, dataset, dev)
+    latent = _latent_for(cfg, dataset, klass, run_dir)
+    out = out_file or Path(run_dir) / f"sample-seed{seed}.png"
+    kind = samples.export_kind(out)
+    if kind == "grid":
+        z, cols = latent.grid(n, dev, torch.Generator(device=dev).manual_seed(seed), y=klass)
+        path = save_samples(G, z, dataset, Path(out), cols)
+    else:
+        samples.check_export(out, dataset.kind, dataset.shape)
+        x = samples.generate(G, lambda k, gen: latent.sample(k, dev, gen, y=klass), n, seed, progress=n >= 5000)
+        save = samples.save_npz if kind == "npz" else samples.save_png_folder
+        path = save(x, dataset.kind, out)
+    click.echo(f"wrote {path}" + ("" if kind == "grid" else f" ({n} samples)"))
+
+
+INTERPOLATE_HELP = """Walk the latent space of a trained run: a grid whose every row goes from one
+random latent code to another in equal steps, slerp for Gaussian z (lerp leaves the shell where
+Gaussian codes live; White 2016) and lerp for uniform z. Smooth rows mean G maps nearby codes to
+nearby samples; in a class-conditional run each row keeps one class.
+
+\b
+Examples:
+  ganlab interpolate runs/00000-demo
+  ganlab interpolate runs/00000-demo --rows 4 --steps 12 --seed 3 --out walk.png
+  ganlab interpolate runs/00000-demo --mode lerp        # compare with the straight line
+  ganlab interpolate runs/00002-cond --class 5           # a class-conditional run: only 5s
+  ganlab interpolate runs/00003-infogan --traverse 0     # InfoGAN: continuous code 0 from -2 to 2
+
+--traverse J draws InfoGAN's traversal instead: one z, a row per value of the categorical code,
+and continuous code J from -2 to 2 along each row (the others at 0).
+"""
+
+
+@click.command(help=INTERPOLATE_HELP)
+@click.argument("run_dir", type=click.Path())
+@click.option("--rows", default=8, show_default=True, type=click.IntRange(1, 1000), help="Walks (grid rows).")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 1000), help="Samples per walk, both ends included.")
+@click.option("--mode", default="auto", show_default=True, type=click.Choice(["auto", "slerp", "lerp"]),
+              help="auto: slerp for a normal prior, lerp for a uniform one.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the end points.")
+@click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every walk (class-conditional runs).")
+@click.option("--traverse", type=click.IntRange(min=0), help="InfoGAN runs: traverse continuous code J instead.")
+@click.option("--out", "out_file", type=click.Path(), help="PNG (default RUN_DIR/interpolate-seedS.png).")
+@click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
+def interpolate(run_dir, rows, steps, mode, seed, klass, traverse, out_file, checkpoint, device, force):
+    import torch
+
+    from ganlab.data import load_dataset
+    from ganlab.latent import interpolation_codes, traversal_codes
+    from ganlab.training import load_generator, save_samples
+    from ganlab.utils.device import select_device
+
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    dev = select_device(device)
+    dataset = load_dataset(cfg.data)
+    if dataset.kind != "image":
+        raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; interpolate draws image grids "
+                          f"(expected a run on images)")
+    latent = _latent_for(cfg, dataset, klass, run_dir)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    if traverse is not None:
+        w = traversal_codes(latent, traverse, steps, dev, gen)
+        G = load_generator(cfg, state, dataset, dev)
+        out = Path(out_file or Path(run_dir) / f"traverse{traverse}-seed{seed}.png")
+        click.echo(f"wrote {save_samples(G, w, dataset, out, steps)} (continuous code {traverse} from -2 to 2, "
+                   f"{len(w) // steps} rows)")
+        return
+    G = load_generator(cfg, state, dataset, dev)
+    w = interpolation_codes(latent, rows, steps, dev, gen, klass, mode)
+    out = Path(out_file or Path(run_dir) / f"interpolate-seed{seed}.png")
+    click.echo(f"wrote {save_samples(G, w, dataset, out, steps)} ({rows} walks x {steps} steps, "
+               f"{'slerp' if mode == 'auto' and cfg.z_prior != 'uniform' else 'lerp' if mode == 'auto' else mode})")
+
+
+def _latent_for(cfg, dataset, klass, run_dir):
+    """The run's latent space, refusing a --class it cannot honour."""
+    from ganlab.latent import Latent
+
+    latent = Latent.of(cfg, dataset)
+    if klass is not None and not latent.mode:
+        raise ConfigError(f"--class {klass}: run {run_dir} is not class-conditional (latent.classes is null); "
+                          f"expected no --class")
+    if klass is not None and klass >= latent.num_classes:
+        raise ConfigError(f"--class {klass}: run {run_dir} has {latent.num_classes} classes; expected a class "
+                          f"in 0..{latent.num_classes - 1}")
+    return latent
