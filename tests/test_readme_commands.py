@@ -167,6 +167,8 @@ def shrink(argv):
         return set_option(set_option(argv, "--kimg", TINY_KIMG), "--workers", 1)
     if argv[:1] == ["reproduce"]:  # every run one step of width-8 nets, evaluated once on the primary metric
         return argv + ["--kimg", "0.064", "--set", "metrics=[fid5k_lenet]"] + SMALL_NETS
+    if argv[:1] == ["neighbours"] and "--n" in argv:  # the distances of a few hundred samples, not thousands
+        return set_option(argv, "--n", min(int(argv[argv.index("--n") + 1]), 200))
     if argv[:1] == ["eval"] and "--seeds" in argv:
         return set_option(argv, "--seeds", min(int(argv[argv.index("--seeds") + 1]), MAX_EVAL_SEEDS))
     return argv

@@ -293,11 +293,12 @@ def theory_run(name, out, quick, seed):
 
 
 # `ganlab study run | work | status | report`: defined in ganlab/study/commands.py (imports only click).
-from ganlab.sample_commands import interpolate, sample  # noqa: E402
+from ganlab.sample_commands import interpolate, neighbours, sample  # noqa: E402
 from ganlab.study.commands import study  # noqa: E402
 
 cli.add_command(sample)
 cli.add_command(interpolate)
+cli.add_command(neighbours)
 cli.add_command(study)
 
 

@@ -68,6 +68,9 @@ class LatentConfig:
                                         # concat (one-hot appended to z) | auto (cbn where G has
                                         # BatchNorm)
     class_weight: float = 1.0           # ACGAN: weight of the class cross-entropy in D's and G's loss
+    fake_class_weight: float = 1.0      # ACGAN: weight of the fakes' class cross-entropy in D's
+                                        # loss, relative to the reals' (1 = Odena et al. 2017;
+                                        # 0 = D's head learns the classes from real data only)
     categorical: int = 0                # InfoGAN (Chen et al. 2016): values of one categorical
                                         # code fed to G (0 = none; MNIST: 10)
     continuous: int = 0                 # InfoGAN: continuous codes ~ U(-1, 1) fed to G (MNIST: 2)
@@ -184,7 +187,8 @@ RANGES = {  # dataclass -> field -> Range; `test_every_numeric_key_has_a_range` 
         "beta2": Range(0, 1, hi_open=True),
         "alpha": Range(0, 1, hi_open=True),
     },
-    LatentConfig: {"class_weight": Range(0, 1e6, "weight"), "categorical": Range(0, SIZE),
+    LatentConfig: {"class_weight": Range(0, 1e6, "weight"), "fake_class_weight": Range(0, 1e6, "weight"),
+                   "categorical": Range(0, SIZE),
                    "continuous": Range(0, SIZE), "info_weight": Range(0, 1e6, "weight")},
     Config: {
         "z_dim": Range(1, SIZE),

@@ -79,6 +79,7 @@ class Latent:
         self.codes_at = self.z_dim + (1 if self.mode else 0)  # the first code column
         self.dim = self.codes_at + self.k + self.l
         self.class_weight, self.info_weight = cfg.latent.class_weight, cfg.latent.info_weight
+        self.fake_class_weight = cfg.latent.fake_class_weight
 
     @classmethod
     def of(cls, cfg, dataset):
@@ -162,8 +163,8 @@ class Latent:
         return real, self.sample(len(idx), device, y=y)
 
     def d_loss(self, view, real, fake, w):
-        """(D's extra loss, its statistics): ACGAN's class_weight * (CE on reals + CE on fakes),
-        both labelled with the step's classes; (0, {}) without a head."""
+        """(D's extra loss, its statistics): ACGAN's class_weight * (CE on reals + fake_class_weight *
+        CE on fakes), both labelled with the step's classes; (0, {}) without a head."""
         loss, stats = 0.0, {}
         c = self.num_classes if self.mode == "acgan" else 0
         if c:
@@ -172,7 +173,7 @@ class Latent:
             ce_r, ce_f = F.cross_entropy(a_r, y), F.cross_entropy(a_f, y)
             stats = {"class_ce_real": ce_r.detach(), "class_ce_fake": ce_f.detach(),
                      "class_acc_real": (a_r.detach().argmax(1) == y).float().mean()}
-            loss = self.class_weight * (ce_r + ce_f)
+            loss = self.class_weight * (ce_r + self.fake_class_weight * ce_f)
         if self.k or self.l:
             info, info_stats = self._info(view.aux(fake)[:, c:], w)
             loss, stats = loss + info, {**stats, **info_stats}

@@ -99,3 +99,28 @@ def density_coverage(fake, real, *, k=5, batch_size=1024):
     for rows, d2 in _sq_distance_blocks(real, fake, batch_size):      # [b, M]
         covered[rows] = d2.min(dim=1).values < real_r2[rows]
     return {"density": float(balls_per_fake.sum() / (k * fake.shape[0])), "coverage": float(covered.double().mean())}
+
+
+def nearest(query, ref, *, k=1, exclude=None, batch_size=1024):
+    """(distances [n, k] float64, indices [n, k] int64) of the k nearest rows of ref [m, d] to each
+    row of query [n, d], nearest first (Euclidean; ties exact as above).
+
+    exclude [n] int64 (or None): a row of ref each query may not take, the query's own index when
+    query is a subset of ref (leave-one-out); -1 excludes nothing for that row."""
+    query, ref = as_features(query, "query"), as_features(ref, "reference")
+    if query.shape[1] != ref.shape[1]:
+        raise MetricInputError(f"nearest needs features of one dimension, got {query.shape[1]} (query) and {ref.shape[1]} (reference).")
+    spare = 0 if exclude is None else 1
+    if not 1 <= k <= ref.shape[0] - spare:
+        raise MetricInputError(f"nearest with k = {k} needs at least {k + spare} reference rows, got {ref.shape[0]}.")
+    query = query.to(ref.device)
+    dist = torch.empty(query.shape[0], k, dtype=torch.float64, device=ref.device)
+    idx = torch.empty(query.shape[0], k, dtype=torch.int64, device=ref.device)
+    for rows, d2 in _sq_distance_blocks(query, ref, batch_size):      # [b, m]
+        if exclude is not None:
+            own = exclude[rows].to(ref.device)
+            hit = own >= 0
+            d2[hit.nonzero().flatten(), own[hit]] = float("inf")
+        values, where = d2.topk(k, dim=1, largest=False)
+        dist[rows], idx[rows] = values.sqrt(), where
+    return dist, idx

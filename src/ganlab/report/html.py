@@ -68,7 +68,7 @@ def run_page(run):
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     parts = [f"<h1>{esc(run.name)}</h1>", page.para(f"{run.path.resolve()} — report written {stamp} by ganlab report", "muted"),
              section_summary(run), section_samples(run), section_curves(run), section_rollbacks(run),
-             section_evals(run), page.section("Resolved config (config.yaml)", page.pre(run.config_text))]
+             section_evals(run), section_latent(run), page.section("Resolved config (config.yaml)", page.pre(run.config_text))]
     return "\n".join(p for p in parts if p)
 
 
@@ -205,6 +205,43 @@ def section_evals(run):
     headers = ("kimg", "checkpoint", "seeds", *keys)
     rows = [(r.get("kimg"), r.get("checkpoint"), r.get("seeds"), *(_with_std(r, k) for k in keys)) for r in run.evals]
     return page.section("Evaluations (ganlab eval)", page.table(headers, rows, numeric=("kimg", "seeds", *keys)))
+
+
+# Figures the latent tools write into the run directory by default (ganlab.sample_commands).
+LATENT_FIGURES = (("interpolate-seed*.png", "latent walks (ganlab interpolate)"),
+                  ("traverse*-seed*.png", "InfoGAN code traversal (ganlab interpolate --traverse)"),
+                  ("neighbours-seed*.png", "samples beside their nearest training images (ganlab neighbours)"))
+
+
+def section_latent(run):
+    """The latent walks and nearest-neighbour panels found in the run directory, with the
+    memorisation check's numbers from neighbours-seed*.json; nothing when none were made."""
+    import json
+
+    figures, rows = [], []
+    for pattern, what in LATENT_FIGURES:
+        for path in sorted(run.path.glob(pattern)):
+            png = page.png_of(path)
+            if png is not None:
+                figures.append(page.figure(png, path.name, f"{what}: {path.name}", "large"))
+    for path in sorted(run.path.glob("neighbours-seed*.json")):
+        try:
+            numbers = json.loads(path.read_text())
+            for s in numbers["spaces"]:
+                rows.append((path.stem, s["space"], numbers.get("n"), s["fake_median"], s["held_out_median"],
+                             s["median_ratio"], s["below_held_out_q05"], s["p_closer"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a file being written or edited by hand: leave it out rather than fail the report
+    if not figures and not rows:
+        return ""
+    parts = [page.row(figures)] if figures else []
+    if rows:
+        headers = ("file", "space", "samples", "median sample -> train", "median held-out -> train", "ratio",
+                   "samples below held-out q05", "p (samples closer)")
+        parts += [page.para("Memorisation check (ganlab neighbours): a model that does not copy has a ratio near 1 "
+                            "or above and about 5 % of its samples below the held-out distances' 5th percentile."),
+                  page.table(headers, rows, numeric=headers[2:])]
+    return page.section("Latent space and nearest training images", *parts)
 
 
 def _with_std(record, key):
