@@ -150,6 +150,12 @@ def test_acgan_head_and_losses_by_hand():
     assert torch.allclose(s_r, net[4](net[3](phi(real))), atol=1e-12)  # the score ignores the class
     assert math.isclose(lat.g_loss(view, fake, w).item(), 0.5 * ce(fake).item(), rel_tol=1e-6)
     assert set(stats) == {"class_ce_real", "class_ce_fake", "class_acc_real"}
+    # fake_class_weight scales the fakes' term in D's loss only (0: the head learns from reals only)
+    for fw in (0.0, 0.25):
+        lat_f = Latent(_cfg(latent__classes="acgan", latent__class_weight=0.5, latent__fake_class_weight=fw, z_dim=2), num_classes=3)
+        loss_f, _ = lat_f.d_loss(view, real, fake, w)
+        assert math.isclose(loss_f.item(), 0.5 * (ce(real) + fw * ce(fake)).item(), rel_tol=1e-6)
+        assert math.isclose(lat_f.g_loss(view, fake, w).item(), 0.5 * ce(fake).item(), rel_tol=1e-6)
 
 
 def test_unconditional_view_is_unchanged():

@@ -223,7 +223,8 @@ def test_lucic_definition_is_the_narrow_space():
     assert d["space"] == "narrow" and d["trials"] == 2 and len(d["objectives"]) == 7 and d["eval_every"] == 2.5
 
 
-@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k", "pacgan-toy", "pacgan-stacked"])
+@pytest.mark.parametrize("name", ["seed-report", "wgan-gp-robustness", "lucic-mnist5k", "pacgan-toy", "pacgan-stacked",
+                                  "latent-dim"])
 def test_every_reproduction_defines_both_variants_and_its_write_up(name):
     from ganlab.reproduce import REPRODUCTIONS, Reproduction
 
@@ -284,6 +285,29 @@ def test_pacgan_stacked_reproduction_runs_tiny(run_cli, tmp_path):
     assert r.code == 0, r.err
     readme = (tmp_path / "docs" / "pacgan-stacked" / "quick" / "README.md").read_text()
     assert "Trials: 7 of 7 complete" in readme and "Best ganlab row:" in readme
+
+
+def test_latent_dim_sweep_definition_and_verdict(tmp_path):
+    from ganlab.reproduce.latent_dim import Z_DIMS, LatentDim, saturation
+    from ganlab.reproduce.run import Results, Trial
+
+    d = LatentDim().definition(True, 3)
+    assert d["objectives"] == [f"z{z}" for z in Z_DIMS] and d["trials"] == 3 and d["kimg"] == 100.0
+    fids = {1: 400, 2: 250, 3: 180, 4: 160, 6: 141, 8: 140, 12: 139, 16: 140, 32: 141, 64: 142, 100: 140}
+    trials = [Trial(cfg_id=0, group=f"z{z}", seed=s, state="COMPLETE", run_dir=tmp_path, time_s=1.0,
+                    evals={"fid5k_lenet": {100.0: f + (s - 1)}, "mnist_score5k": {100.0: 9 - f / 100}})
+              for z, f in fids.items() for s in range(3)]
+    results = Results(name="latent-dim", quick=True, definition={**d, "seed": 0}, trials=trials)
+    text = "\n".join(LatentDim().sections(results, tmp_path))
+    # three seeds of spread 1: 95 % half-width t(0.975, 2) / sqrt(3) = 2.48; best z12 139 -> z6 (141) reaches it, z4 not
+    assert "Lowest mean final fid5k_lenet: z = 12" in text
+    assert "is z = 6, consistent with the seed's 'about 6'. Below it: z = 1 400, z = 2 250, z = 3 180, z = 4 160." in text
+    assert "| z1 | 3 | 400 ± 1 [95 % ± 2.484] | 400 ± 1 [95 % ± 2.484] |" in text
+    assert (tmp_path / "quality-vs-zdim.png").is_file() and (tmp_path / "samples.png").is_file()
+    assert saturation({1: 10.0, 2: 10.5}, {1: 1.0, 2: 1.0}, (1, 2)) == (1, 1)  # already saturated at the first z
+    assert saturation({}, {}, (1, 2)) == (None, None)
+    partial = Results(name="latent-dim", quick=True, definition={**d, "seed": 0}, trials=trials[:9])
+    assert "Only 3 of 11 z_dims have a finished run: no verdict yet." in "\n".join(LatentDim().sections(partial, tmp_path))
 
 
 def test_mean_and_standard_error_as_pacgan_reports_them():

@@ -56,7 +56,7 @@ class Reproduction:
 
 
 def _register_all():
-    from ganlab.reproduce import experiments, mode_collapse  # noqa: F401  (they register on import)
+    from ganlab.reproduce import experiments, latent_dim, mode_collapse  # noqa: F401  (they register on import)
 
 
 _register_all()
