@@ -3,6 +3,7 @@
 Every error a user can cause ends as one sentence on stderr and exit status 2.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,11 @@ Examples:
   ganlab train --preset demo --set data.name=mnist --set data.path=~/data/mnist --epochs 20
   ganlab train --preset report-lsgan-mm --set objective_args.weight=0.5 --dry-run
   ganlab train --resume runs/00003-demo --kimg 300
+  ganlab train --preset toy-ring-wgan-gp --nproc 2       # 2 processes (torchrun), global batch split
+  torchrun --nproc-per-node 4 -m ganlab train --preset demo --set device=cuda
+
+Several processes (--nproc N, or torchrun) train one run data-parallel: each takes batch_size / N
+of every batch and gradients are averaged after each backward; rank 0 writes the run directory.
 
 Keys for --set are the fields printed by --dry-run (dotted: g_opt.lr, D.norm, data.path, ...);
 objective hyperparameters go under objective_args (see `ganlab list objectives`).
@@ -58,12 +64,17 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--resume", "resume_dir", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")
 @click.option("--force", is_flag=True, help="With --resume: accept a changed config, or a checkpoint of another run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet):
+@click.option("--nproc", type=click.IntRange(min=1, max=1024), help="Train with N processes on this machine (torchrun, data-parallel).")
+@click.option("--max-restarts", "max_restarts", default=0, show_default=True, type=click.IntRange(min=0),
+              help="With --nproc: restart every process this often after a failure (each continues the run).")
+def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet, nproc, max_restarts):
+    from ganlab.distributed import World
     from ganlab.training import training_loop
 
+    world = World.from_env()  # one process, unless started by torchrun (ganlab.distributed)
     if kimg is not None and epochs is not None:
         raise click.UsageError("give --kimg or --epochs, not both")
-    sets = parse_overrides(sets)
+    raw_sets, sets = list(sets), parse_overrides(sets)
     overrides = preset_overrides(preset, sets.get("objective")) if preset else {}
     if preset:
         overrides["description"] = f"{preset}: {overrides['description']}"
@@ -76,6 +87,8 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         overrides["eval_kimg"] = eval_every
 
     state = None
+    if world.size > 1 and not resume_dir:  # torchrun restarted every process: continue the run it had made
+        resume_dir = world.broadcast_text(_restarted_run(out) if world.main else None) or None
     if resume_dir:
         old_cfg, state = rundir.load_resume(resume_dir, force)
         cfg = make_config({**rundir.flatten(rundir.config_to_dict(old_cfg)), **overrides})
@@ -100,7 +113,19 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         return
     from ganlab.utils.device import select_device
 
-    select_device(cfg.device)  # refuse a missing device before anything is written
+    world.device(cfg.device)  # refuse a missing device before anything is written
+    world.check_batch(cfg.batch_size, cfg.pack)
+    if nproc is not None and world.size == 1:
+        World(size=nproc).check_batch(cfg.batch_size, cfg.pack)
+        if resume_dir:  # the processes resume it with this command's changes
+            args = ["--resume", resume_dir] + [f"--set={text}" for text in raw_sets]
+            args += [f"--{name}={value}" for name, value in (("kimg", kimg), ("epochs", epochs), ("seed", seed),
+                                                              ("device", device), ("eval-every", eval_every)) if value is not None]
+            args += ["--force"] if force else []
+        else:  # a new run directory, holding the whole config: the processes start it in place
+            args = ["--resume", str(rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg))]
+        click.echo(f"run directory: {args[1]} ({nproc} processes)")
+        sys.exit(_launch(nproc, max_restarts, args + (["--quiet"] if quiet else [])))
 
     opened = []
 
@@ -110,11 +135,14 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
             rundir.save_config(path, cfg)  # the resumed config (a longer kimg, a --force change)
         else:
             path = rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
-        click.echo(f"run directory: {path}")
+            _remember_run(out, path)
+        click.echo(f"run directory: {path}" + (f" ({world.size} processes)" if world.size > 1 else ""))
         opened.append(path)
         return path
 
-    record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset)
+    record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset, world=world)
+    if not world.main:
+        world.close()
     click.echo(_summary(record, opened[0]))
     best = Path(opened[0]) / rundir.BEST_JSON
     if (cfg.eval_kimg or cfg.eval_at_kimg) and cfg.metrics and best.is_file():
@@ -124,6 +152,39 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         last = record.get(b["metric"])
         click.echo(f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg ({rundir.BEST}); last {last:.4g}"
                    if last is not None else f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg")
+    world.close()
+
+
+def _launch(nproc, max_restarts, args):
+    """Run `ganlab train ARGS` (a --resume of one run directory) in `nproc` processes under torchrun
+    on this machine; its exit status. Every process, and every restart, continues that run."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            f"--max-restarts={max_restarts}", "-m", "ganlab", "train", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    return subprocess.run(argv, env=env).returncode
+
+
+def _torchrun_marker(out):
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID")
+    return Path(out) / f".torchrun-{run_id}" if run_id and run_id != "none" else None
+
+
+def _remember_run(out, path):
+    """Under torchrun, note the run directory this launch made, for its restarts (_restarted_run)."""
+    marker = _torchrun_marker(out)
+    if marker is not None:
+        marker.write_text(str(path))
+
+
+def _restarted_run(out):
+    """The run directory an earlier attempt of this torchrun launch made (torchrun restarts every
+    process after a failure with the same command), or '' on a first attempt."""
+    marker = _torchrun_marker(out)
+    if marker is None or int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) == 0 or not marker.is_file():
+        return ""
+    return marker.read_text().strip()
 
 
 def _summary(record, run_dir):

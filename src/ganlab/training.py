@@ -6,6 +6,8 @@ n_critic D steps followed by one G step. Everything the loop draws
 comes from the global torch RNG (noise, penalty interpolation) or the sampler's own generator
 (data order); both are saved in every checkpoint, so a resumed run continues bit for bit, and
 metrics.jsonl is cut back to the checkpoint's rows on resume, so its history is exact too.
+Under torchrun each process trains on its slice of every global batch and the gradients are
+averaged after each backward (`world.sync`, ganlab.distributed); rank 0 alone writes.
 """
 
 import copy
@@ -19,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ganlab import rundir
 from ganlab.data import load_dataset
+from ganlab.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.gsteps import build_g_step
 from ganlab.health import RollbackGuard
@@ -31,7 +34,6 @@ from ganlab.report.figures import save_image_grid, save_points_plot
 from ganlab.seeing import packed_shape, seeing
 from ganlab.sinks import open_sinks
 from ganlab.utils.checkpoint import save_checkpoint
-from ganlab.utils.device import select_device
 from ganlab.utils.sampler import IndexSampler
 
 TOY_EVAL_SAMPLES = 2500  # PacGAN / VEEGAN protocol
@@ -151,15 +153,20 @@ def _grad_norm(module):
     return torch.stack(norms).norm() if norms else torch.zeros(())
 
 
-def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
+def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=None):
     """Train the GAN described by `cfg`, writing to `run_dir`; `state` is a checkpoint to resume.
 
     `run_dir` may be a function returning the directory: it is called once everything is set up,
     so bad input (a missing dataset, a network that does not fit the data) leaves nothing behind.
     A directory that already holds rows of a run that was killed before its first checkpoint is
-    started over in place. Returns the last metrics record."""
+    started over in place. `world`: this process among several (ganlab.distributed; None: one
+    process); rank 0 calls `run_dir` and writes, the others only train. Returns the last metrics
+    record."""
     # Set up.
-    device = select_device(cfg.device)
+    world = world or World()
+    world.check_batch(cfg.batch_size, cfg.pack)
+    main = world.main  # rank 0: the process that writes the run directory, evaluates and reports
+    device = world.device(cfg.device)
     if state is None:
         torch.manual_seed(cfg.seed)
     dataset = dataset or load_dataset(cfg.data)
@@ -167,6 +174,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    world.broadcast(G, D)  # every process starts from rank 0's weights
     latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.latent)
     D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
@@ -178,14 +186,14 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     sampler = IndexSampler(len(dataset), cfg.seed)
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z, grid_cols = latent.grid(cfg.grid_n, device, torch.Generator(device=device).manual_seed(cfg.seed + 1))
-    evaluator = None
-    if (cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics:
+    evaluating, evaluator = bool((cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics), None
+    if evaluating and main:
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
         evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent)
     cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
-    run_dir = Path(run_dir() if callable(run_dir) else run_dir)
-    run_id = rundir.ensure_identity(run_dir)
+    run_dir = Path(world.broadcast_text(str(run_dir() if callable(run_dir) else run_dir) if main else None))
+    run_id = rundir.ensure_identity(run_dir) if main else None  # only rank 0's checkpoints are written
 
     def restore(state):
         """Load a checkpoint into everything that trains; returns its progress counters."""
@@ -208,10 +216,11 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     if state is not None:
         cur_nimg, g_steps, elapsed, best = restore(state)
         log_rows = state.get("log_rows")
-        rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
-        if log_rows is None:  # a checkpoint from before row counts
-            log_rows = sum(map(rundir.is_training_row, rundir.read_metrics(run_dir)))
-    else:
+        if main:
+            rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
+            if log_rows is None:  # a checkpoint from before row counts
+                log_rows = sum(map(rundir.is_training_row, rundir.read_metrics(run_dir)))
+    elif main:
         rundir.rewind_metrics(run_dir, 0)
 
     total_nimg = int(round(cfg.kimg * 1000))
@@ -235,9 +244,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
             out["rng_cuda"] = torch.cuda.get_rng_state(device)
         return out
 
-    if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
+    if state is None and main:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
         save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
-    sinks = open_sinks(cfg, run_dir, cur_nimg)  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
+    sinks = open_sinks(cfg, run_dir, cur_nimg) if main else []  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
 
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
@@ -246,7 +255,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
     record = {}
     start = time.time() - elapsed
     # Counted in images (integers: no float drift past the total), shown in kimg.
-    bar = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit_scale=1e-3, disable=not progress,
+    bar = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit_scale=1e-3, disable=not (progress and main),
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
@@ -260,14 +269,15 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         log_now = (next_nimg // log_nimg > cur_nimg // log_nimg or next_nimg // snap_nimg > cur_nimg // snap_nimg
                    or next_nimg >= total_nimg)
         snap_now = next_nimg // snap_nimg > cur_nimg // snap_nimg or next_nimg >= total_nimg
-        eval_now = evaluator is not None and (eval_due(cur_nimg, next_nimg) or next_nimg >= total_nimg)
+        eval_now = evaluating and (eval_due(cur_nimg, next_nimg) or next_nimg >= total_nimg)
         log_now = log_now or eval_now
 
         # D steps.
         G.requires_grad_(False)
         D.requires_grad_(True)
         for _ in range(n_d):
-            real, w = latent.batch(dataset, sampler.next(cfg.batch_size), device)  # [N, *shape], codes for the fakes
+            real, codes = latent.batch(dataset, sampler.next(cfg.batch_size), device)  # [N, *shape], codes for the fakes
+            real, w = world.shard(real), world.shard(codes)  # this process's slice of the global batch
             with torch.no_grad(), autocast():
                 fake = G(w).float()
             view = D_sees.given(latent.labels(w))  # told the step's classes (the same view when unconditional)
@@ -277,11 +287,12 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 loss_d = loss_d + loss_aux
             d_opt.zero_grad(set_to_none=True)
             loss_d.backward()
+            world.sync(D)  # gradients averaged over the processes (ganlab.distributed); nothing in one
             d_opt.step()
             if objective.constraint is not None:
                 objective.constraint(D)
             if objective.state is not None:
-                aux_stats.update(objective.state.update(s_r, s_f))
+                aux_stats.update(objective.state.update(world.gather(s_r), world.gather(s_f)))  # the global batch
             for key, value in aux_stats.items():
                 state_sums[key] = state_sums.get(key, 0) + value.detach()
             sums["loss_D"] += loss_d.detach()
@@ -295,12 +306,14 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         D.requires_grad_(False)
         view = D_sees.given(latent.labels(w))
         for _ in range(cfg.n_gen):
-            w = latent.sample(cfg.batch_size, device, y=latent.labels(w))  # fresh noise, the real batch's classes
+            codes = latent.sample(cfg.batch_size, device, y=latent.labels(codes))  # fresh noise, the real batch's classes
+            w = world.shard(codes)
             with autocast():
                 fake = G(w)
                 loss_g = g_step(view, fake, real) + latent.g_loss(view, fake, w)
             g_opt.zero_grad(set_to_none=True)
             loss_g.backward()
+            world.sync(G)
             g_opt.step()
             if G_ema is not None:
                 # Half-life in images shown: after ema_kimg kimg (n_d batches per round) an old
@@ -314,13 +327,14 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         # Log.
         if log_now:
             elapsed = time.time() - start
+            means = world.mean({**sums, **state_sums})  # over the processes: what one process would log
             record = {
                 "kimg": cur_nimg / 1000, "nimg": cur_nimg, "g_steps": g_steps, "time_s": round(elapsed, 3),
-                "loss_D": (sums["loss_D"] / counts["D"]).item(), "loss_G": (sums["loss_G"] / counts["G"]).item(),
-                "D_real": (sums["D_real"] / counts["D"]).item(), "D_fake": (sums["D_fake"] / counts["D"]).item(),
+                "loss_D": (means["loss_D"] / counts["D"]).item(), "loss_G": (means["loss_G"] / counts["G"]).item(),
+                "D_real": (means["D_real"] / counts["D"]).item(), "D_fake": (means["D_fake"] / counts["D"]).item(),
                 "grad_norm_D": grad_norm_d.item(), "grad_norm_G": _grad_norm(G).item(),
             }
-            record.update({k: (v / counts["D"]).item() for k, v in state_sums.items()})
+            record.update({k: (means[k] / counts["D"]).item() for k in state_sums})
             record.update(growth)
             for k in sums:
                 sums[k].zero_()
@@ -333,23 +347,26 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
                 good, row = health.rollback(problem, cur_nimg, run_dir / rundir.LATEST, run_dir)  # or DivergenceError
                 cur_nimg, g_steps, _, best = restore(good)
                 log_rows = good.get("log_rows", log_rows)
-                rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
-                rundir.append_metrics(run_dir, row)
-                for sink in sinks:
-                    sink.rewind(cur_nimg)
-                    sink.scalars(row)
-                log_rows += 1
-                save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+                world.barrier()  # every process has read the checkpoint before rank 0 rewrites it
+                if main:
+                    rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
+                    rundir.append_metrics(run_dir, row)
+                    for sink in sinks:
+                        sink.rewind(cur_nimg)
+                        sink.scalars(row)
+                    log_rows += 1
+                    save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
                 bar.reset(total=total_nimg)
                 bar.update(cur_nimg)
                 bar.set_postfix_str(f"rollback {health.rollbacks} to {cur_nimg / 1000:.1f} kimg", refresh=False)
                 continue
             if dataset.modes is not None:
                 record.update(evaluate_toy(G_eval, cfg, dataset, device, cfg.seed + 2))
-            if eval_now:
+            if eval_now and main:
                 record.update(evaluator(G_eval, lambda n, gen: latent.sample(n, device, gen), seed=cfg.seed + 3))
                 best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
-            rundir.append_metrics(run_dir, record)
+            if main:
+                rundir.append_metrics(run_dir, record)
             for sink in sinks:
                 sink.scalars(record)
             log_rows += 1
@@ -357,6 +374,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
 
         # Snapshot.
         if snap_now:
+            world.check_same(G, D, where=f" at {cur_nimg / 1000:g} kimg")  # every process on rank 0's weights
+        if snap_now and main:
             grid = save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png", grid_cols)
             for sink in sinks:
                 sink.image(grid, cur_nimg)
@@ -368,7 +387,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None):
         sink.close()
     if cur_nimg >= total_nimg and state is not None and not record:
         record = (rundir.read_metrics(run_dir) or [{}])[-1]  # already at the requested length
-    save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
+    if main:
+        save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
+    world.barrier()
     return record
 
 
