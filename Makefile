@@ -43,6 +43,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/metrics_speed.py
+	$(PY) benchmarks/ddp_throughput.py
 	$(PY) benchmarks/train_throughput.py
 
 clean:

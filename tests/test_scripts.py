@@ -66,6 +66,12 @@ def check_objective_table(lines, tmp):
     assert any((tmp / "table" / "nonsaturating-s0").glob("*/checkpoint-final.pt"))
 
 
+def check_ddp_throughput(lines, tmp):
+    assert re.fullmatch(r"1 process  x batch 64: \d+ img/s", lines[-3]), lines
+    assert re.fullmatch(r"2 processes x batch 32: \d+ img/s", lines[-2]), lines
+    assert re.fullmatch(r"ratio 2-process/1-process: \d+\.\d\d", lines[-1]), lines
+
+
 def check_train_lenet(lines, tmp):
     info = json.loads((tmp / "lenet.json").read_text())
     assert 0 <= info["accuracy"] <= 1 and info["num_test"] == 1000 and info["epochs"] == 1
@@ -112,6 +118,7 @@ TINY = {
     "benchmarks/metrics_speed.py": Tiny(["--dim", "32", "--n", "200", "--repeats", "1"], check_metrics_speed,
                                         env={"GANLAB_INCEPTION_WEIGHTS": None}),
     "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
+    "benchmarks/ddp_throughput.py": Tiny(["--steps", "2", "--warm", "1"], check_ddp_throughput),
     "benchmarks/demo_table.py": Tiny(["{tmp}/demo-runs", "--at", "0.128", "0.5", "--reference"], check_demo_table,
                                      prepare=prepare_demo_runs),
     "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),
