@@ -54,6 +54,10 @@ SLOW = {
     "ganlab train --preset stacked-pacdcgan2 --kimg 200 --eval-every 50":
         "one evaluation of modes26k_stacked, 26,000 samples through the classifier three times (the protocol's "
         "count): ~30 s; tests/test_stacked_mnist.py trains the preset and checks the metric by default",
+    "ganlab train --preset toy-ring-wgan-gp --nproc 2":
+        "a torchrun launch of 2 processes (~10 s); tests/test_distributed.py launches `--nproc 2` by default",
+    "ganlab train --resume runs/00000-toy-ring-wgan-gp --nproc 2 --kimg 5000":
+        "a second torchrun launch (~10 s); tests/test_distributed.py resumes a 2-process run by default",
     "ganlab study run --preset-study mnist5k-small":
         "4 objectives x 2 DCGAN-28 trials, each evaluated with fid5k_lenet (5,000 samples): ~20 s shrunk",
 }

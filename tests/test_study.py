@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from ganlab.objectives import OBJECTIVES, build_objective, objective_params
 from ganlab.study.report import bootstrap_min, expected_min
@@ -432,3 +433,23 @@ def test_a_retry_carrying_its_dead_predecessors_tag_is_not_reaped_at_once(tmp_pa
     retry = study.ask()
     retry.set_user_attr("worker", {**worker_tag(), "pid": gone.pid, "start": "0", "trial": retry.number - 1})
     assert reap_dead_workers(study, {}, grace=60) == 0
+
+
+def test_a_worker_trains_its_trials_on_its_own_device(run_cli, tmp_path):
+    """`ganlab study work --device D`: one worker per GPU; here D = cpu (every trial's config says
+    so afterwards), and a device the machine lacks is refused before a trial is taken."""
+    from ganlab.study.launcher import create_or_resume, make_definition
+    from ganlab.study.storage import default_url
+
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    definition = make_definition("toy-ring-ns", ["nonsaturating"], trials=1, kimg=0.256, eval_every=0.256,
+                                 metric="hq", sets={"G.width": 16, "D.width": 16, "device": "auto"})
+    create_or_resume("dev", default_url(folder), definition, log=lambda *_: None)
+    if not torch.cuda.is_available():
+        res = run_cli("study", "work", "--name", "dev", "--out", tmp_path, "--device", "cuda:0")
+        assert res.code == 2 and "no CUDA GPU" in res.err
+        assert not (folder / "trials").exists()  # nothing was taken
+    res = run_cli("study", "work", "--name", "dev", "--out", tmp_path, "--device", "cpu")
+    assert res.code == 0, res.err
+    assert "device: cpu" in (folder / "trials" / "cfg_0000" / "config.yaml").read_text()

@@ -124,7 +124,8 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
             args += ["--force"] if force else []
         else:  # a new run directory, holding the whole config: the processes start it in place
             args = ["--resume", str(rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg))]
-        click.echo(f"run directory: {args[1]} ({nproc} processes)")
+        click.echo(f"run directory: {args[1]}")
+        click.echo(f"training in {nproc} processes (torchrun --standalone); rank 0 writes the run directory")
         sys.exit(_launch(nproc, max_restarts, args + (["--quiet"] if quiet else [])))
 
     opened = []
@@ -136,7 +137,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         else:
             path = rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
             _remember_run(out, path)
-        click.echo(f"run directory: {path}" + (f" ({world.size} processes)" if world.size > 1 else ""))
+        click.echo(f"run directory: {path}")
         opened.append(path)
         return path
 

@@ -179,7 +179,8 @@ def _print_plan(name, definition):
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
 @click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads for image runs (default: all cores).")
-def study_work(name, storage, out, threads):
+@click.option("--device", metavar="cpu|cuda|cuda:K", help="Train every trial of this worker on this device (default: the trials' own).")
+def study_work(name, storage, out, threads, device):
     """Join an existing study as one worker: run its waiting trials until none is left.
 
     Start one per GPU or machine, all pointing at the same storage; run directories go to
@@ -188,13 +189,19 @@ def study_work(name, storage, out, threads):
     \b
     Examples:
       ganlab study work --name ring
+      ganlab study work --name mnist --device cuda:0 &     # one worker per GPU of this machine
+      ganlab study work --name mnist --device cuda:1 &
       CUDA_VISIBLE_DEVICES=1 ganlab study work --name mnist --storage postgresql+psycopg2://me@dbhost/studies
     """
     from ganlab.study.worker import work
 
+    if device is not None:
+        from ganlab.utils.device import select_device
+
+        select_device(device)  # refuse a device that is not there before taking a trial
     folder, url = _location(name, storage, out)
     try:
-        n = work(name, url, folder, threads=threads, log=click.echo)
+        n = work(name, url, folder, threads=threads, log=click.echo, device=device)
     except KeyboardInterrupt:
         _interrupted()
     click.echo(f"worker done: {n} trial(s) finished here; nothing left to run in study {name}")

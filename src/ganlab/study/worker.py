@@ -129,8 +129,9 @@ class _Reporter(threading.Thread):
                 pass
 
 
-def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=None, datasets=None):
-    """Train one trial's run (resuming its checkpoint if any); returns (score, info)."""
+def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=None, datasets=None, device=None):
+    """Train one trial's run (resuming its checkpoint if any) on `device` (None: the config's);
+    returns (score, info)."""
     from ganlab import rundir
     from ganlab.config import make_config
     from ganlab.data import load_dataset
@@ -154,6 +155,8 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
         dataset = datasets[key]
         if threads and dataset.kind == "image" and "cpu_threads" not in definition["sets"]:
             cfg.cpu_threads = threads  # toy MLPs already run single-threaded
+        if device is not None:
+            cfg.device = device  # this worker's GPU: one worker per device
         state = None
         if (run_dir / rundir.LATEST).is_file():
             _, state = rundir.load_run(run_dir)
@@ -268,9 +271,9 @@ def _watch_parent(parent_pid):
 
 # --- The worker loop -----------------------------------------------------------------------------
 
-def work(name, url, folder, threads=None, log=print):
-    """Run enqueued trials of study `name` until none is waiting or running; returns how many
-    trials this worker finished."""
+def work(name, url, folder, threads=None, log=print, device=None):
+    """Run enqueued trials of study `name` until none is waiting or running, on `device` (None:
+    each trial's configured device); returns how many trials this worker finished."""
     optuna = quiet_optuna()
     from optuna.trial import TrialState
 
@@ -297,7 +300,7 @@ def work(name, url, folder, threads=None, log=print):
         label = f"cfg {cfg_id:04d} {objective}"
         try:
             value, info = run_trial(trial, definition, folder, cfg_id, objective, json.loads(attrs["overrides"]),
-                                    threads, datasets)
+                                    threads, datasets, device)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             raise
