@@ -110,7 +110,13 @@ class Config:
     seed: int = 0                       # training seed (weights, noise, data order)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
     bf16: bool = False                  # bfloat16 autocast for the networks' forward passes
-                                        # (losses and the gradient penalty's norm stay fp32)
+                                        # (losses and the gradient penalty's norm stay fp32);
+                                        # the same as precision = bf16
+    precision: str = "fp32"             # fp32 | bf16 (autocast) | fp16 (autocast and a gradient
+                                        # scaler per network; penalties' D passes in fp32)
+    channels_last: bool = False         # image nets and batches in channels-last memory format
+    deterministic: bool = False         # deterministic cuDNN / torch kernels (exact resume on
+                                        # a GPU; slower)
     cpu_threads: Optional[int] = None   # torch CPU threads; None = 1 for toy points (small MLPs
                                         # run faster single-threaded), all cores for images
     log_kimg: float = 1.0               # metrics.jsonl line every this many kimg
@@ -439,6 +445,9 @@ def _expected_type(cfg, key):
     return f"{name}, {expected(key)}" if key in schema() else name
 
 
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
 def validate(cfg):
     """Range checks (every numeric key, by walking the schema) and registry names, each failing
     with one sentence naming the key. Call it again after changing a value of a made config."""
@@ -480,6 +489,13 @@ def validate(cfg):
         if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes", "cond_acc", "intra_fid", "info_cat"):
             raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score, classes or class-conditional metric first")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
+    require(cfg.precision in PRECISIONS, "precision", " or ".join(PRECISIONS))
+    if cfg.bf16 and cfg.precision == "fp16":
+        raise ConfigError("bf16 = true and precision = 'fp16' contradict each other; expected one of them "
+                          "(bf16 = true is the same as precision = 'bf16')")
+    if cfg.precision == "fp16" and cfg.g_step == "unrolled":
+        raise ConfigError("precision = 'fp16' with g_step = 'unrolled' is not supported (the unrolled D updates "
+                          "take gradients outside the loss scaler); expected precision fp32 or bf16")
     for opt in ("g_opt", "d_opt"):
         require(cfg[opt].name in OPTIMIZERS, f"{opt}.name", " or ".join(OPTIMIZERS))
     dev = cfg.device

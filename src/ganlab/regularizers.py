@@ -15,6 +15,8 @@ consecutive samples, so an interpolation coefficient is drawn per example and th
 taken over the whole packed input, the input D judges. For m = 1 (any plain module) nothing changes.
 """
 
+import contextlib
+
 import torch
 
 
@@ -30,10 +32,18 @@ def _per_example(D, real):
 
 
 def _input_grad_norm(D, x):
-    """||grad_x D(x)||_2 per example D judges [N / pack], over all its inputs, in at least fp32."""
+    """||grad_x D(x)||_2 per example D judges [N / pack], over all its inputs, in at least fp32.
+    Under fp16 autocast this pass of D runs in fp32: the input gradient of a half-precision D
+    underflows or overflows where the penalty needs it (bf16's range is fp32's)."""
     x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    fp16 = _fp16_autocast(x.device.type)
+    with torch.autocast(x.device.type, enabled=False) if fp16 else contextlib.nullcontext():
+        (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return grad.reshape(x.shape[0] // _pack(D), -1).to(torch.promote_types(grad.dtype, torch.float32)).norm(dim=1)
+
+
+def _fp16_autocast(device_type):
+    return torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
 
 
 def gradient_penalty(weight=10.0):

@@ -148,6 +148,38 @@ def eval_schedule(every_kimg, at_kimg=()):
     return due
 
 
+def precision_context(cfg, device):
+    """(autocast context factory, fp16?) for cfg.precision (bf16 = true: bf16); deterministic
+    kernels when cfg.deterministic asks (cuDNN without autotuning: exact resume on a GPU)."""
+    precision = "bf16" if cfg.bf16 else cfg.precision
+    if cfg.deterministic:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return (lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)), precision == "fp16"
+
+
+class Update:
+    """A network's update from its loss: backward, gradients averaged over the processes
+    (`world.sync`, the gradient-sync seam: nothing in one process), the optimiser step. With fp16,
+    through a gradient scaler of its own (torch.amp): the scaled gradients are averaged before the
+    inf check, so every process skips or takes the step together."""
+
+    def __init__(self, module, opt, world, device, fp16):
+        self.module, self.opt, self.world = module, opt, world
+        self.scaler = torch.amp.GradScaler(device.type, enabled=fp16)
+
+    def __call__(self, loss):
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.world.sync(self.module)
+        self.scaler.unscale_(self.opt)  # no-ops without fp16
+        self.scaler.step(self.opt)
+        self.scaler.update()
+
+
 def _grad_norm(module):
     norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm() if norms else torch.zeros(())
@@ -174,14 +206,17 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
         torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
+    if cfg.channels_last and dataset.kind == "image":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     world.broadcast(G, D)  # every process starts from rank 0's weights
     latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.latent)
     D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
     G_eval = G_ema or G  # the generator that samples and metrics see
-    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)  # noqa: E731
+    autocast, fp16 = precision_context(cfg, device)  # fp32, or bf16 / fp16 autocast of the forward passes
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
+    update_d, update_g = Update(D, d_opt, world, device, fp16), Update(G, g_opt, world, device, fp16)
     g_step = build_g_step(cfg.g_step, cfg.g_step_args, objective, d_opt)  # G's loss: plain, or unrolled (ganlab.gsteps)
     sampler = IndexSampler(len(dataset), cfg.seed)
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
@@ -210,6 +245,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
         if device.type == "cuda" and "rng_cuda" in state:
             torch.cuda.set_rng_state(state["rng_cuda"], device)
         health.load_state_dict(state.get("health") or {})
+        for update, key in ((update_d, "scaler_d"), (update_g, "scaler_g")):
+            if state.get(key):
+                update.scaler.load_state_dict(state[key])
         return int(state["cur_nimg"]), int(state["g_steps"]), float(state["elapsed"]), state.get("best") or None
 
     # Resume: the state, and metrics.jsonl cut back to the rows logged when the checkpoint was written.
@@ -238,6 +276,8 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
         }
         if G_ema is not None:
             out["G_ema"] = G_ema.state_dict()
+        if fp16:
+            out["scaler_d"], out["scaler_g"] = update_d.scaler.state_dict(), update_g.scaler.state_dict()
         if objective.state is not None:
             out["objective"] = objective.state.state_dict()
         if device.type == "cuda":
@@ -285,10 +325,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
                 loss_d, s_r, s_f = objective.discriminator_loss(view, real, fake)  # penalty included; fp32
                 loss_aux, aux_stats = latent.d_loss(view, real, fake, w)  # D's class head (ACGAN), else 0
                 loss_d = loss_d + loss_aux
-            d_opt.zero_grad(set_to_none=True)
-            loss_d.backward()
-            world.sync(D)  # gradients averaged over the processes (ganlab.distributed); nothing in one
-            d_opt.step()
+            update_d(loss_d)  # backward, gradients averaged over the processes (ganlab.distributed), step
             if objective.constraint is not None:
                 objective.constraint(D)
             if objective.state is not None:
@@ -311,10 +348,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
             with autocast():
                 fake = G(w)
                 loss_g = g_step(view, fake, real) + latent.g_loss(view, fake, w)
-            g_opt.zero_grad(set_to_none=True)
-            loss_g.backward()
-            world.sync(G)
-            g_opt.step()
+            update_g(loss_g)
             if G_ema is not None:
                 # Half-life in images shown: after ema_kimg kimg (n_d batches per round) an old
                 # weight has half its say.
