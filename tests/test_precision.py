@@ -109,3 +109,23 @@ def test_deterministic_kernels_are_switched_on(tmp_path):
     finally:
         torch.use_deterministic_algorithms(before[0])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1], before[2]
+
+
+def test_compile_is_refused_where_a_double_backward_is_needed(tmp_path):
+    for overrides in ({"objective": "wgan-gp"}, {"g_step": "unrolled"}):
+        with pytest.raises(ConfigError, match="torch.compile does not; expected compile = false"):
+            training_loop(make_config({**TOY, "compile": True, "kimg": 0.064, **overrides}), tmp_path, progress=False)
+
+
+@pytest.mark.slow  # compiling G and D takes ~30-40 s on this CPU
+def test_compiled_networks_train_as_the_eager_ones(tmp_path):
+    runs = {}
+    for comp in (False, True):
+        d = tmp_path / str(comp)
+        d.mkdir()
+        training_loop(make_config({**TOY, "objective": "nonsaturating", "compile": comp, "kimg": 0.64}), d, progress=False)
+        runs[comp] = load_checkpoint(d / "checkpoint-final.pt")
+    assert set(runs[True]["G"]) == set(runs[False]["G"])  # state dicts keep the modules' own keys
+    for net in ("G", "D"):
+        for k, v in runs[False][net].items():
+            assert torch.allclose(v, runs[True][net][k], rtol=1e-4, atol=1e-5), (net, k)

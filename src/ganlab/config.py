@@ -117,6 +117,8 @@ class Config:
     channels_last: bool = False         # image nets and batches in channels-last memory format
     deterministic: bool = False         # deterministic cuDNN / torch kernels (exact resume on
                                         # a GPU; slower)
+    compile: bool = False               # torch.compile G's and D's forward passes (not with a
+                                        # gradient penalty or unrolled G steps: double backward)
     cpu_threads: Optional[int] = None   # torch CPU threads; None = 1 for toy points (small MLPs
                                         # run faster single-threaded), all cores for images
     log_kimg: float = 1.0               # metrics.jsonl line every this many kimg

@@ -161,6 +161,14 @@ def precision_context(cfg, device):
     return (lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)), precision == "fp16"
 
 
+def check_compile(cfg, objective):
+    """Refuse torch.compile where the loop needs a double backward, which compiled graphs lack."""
+    if objective.penalty is not None or cfg.g_step == "unrolled":
+        what = f"objective {cfg.objective!r} (its gradient penalty)" if objective.penalty is not None else "g_step 'unrolled'"
+        raise ConfigError(f"compile = true with {what} is not supported: it backpropagates through a gradient, which "
+                          f"torch.compile does not; expected compile = false")
+
+
 class Update:
     """A network's update from its loss: backward, gradients averaged over the processes
     (`world.sync`, the gradient-sync seam: nothing in one process), the optimiser step. With fp16,
@@ -212,6 +220,10 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.latent)
     D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
+    if cfg.compile:  # in place: the modules, their state dicts and G_ema stay as they are
+        check_compile(cfg, objective)
+        G.compile()
+        D.compile()
     G_eval = G_ema or G  # the generator that samples and metrics see
     autocast, fp16 = precision_context(cfg, device)  # fp32, or bf16 / fp16 autocast of the forward passes
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
