@@ -72,6 +72,12 @@ def check_ddp_throughput(lines, tmp):
     assert re.fullmatch(r"ratio 2-process/1-process: \d+\.\d\d", lines[-1]), lines
 
 
+def check_gpu_throughput(lines, tmp):
+    assert [line.split(":")[0] for line in lines[:3]] == ["dcgan32 fp32", "dcgan32 bf16", "dcgan32 channels_last"], lines
+    assert all(re.fullmatch(r"dcgan32 \w+: \d+ img/s", line) for line in lines[:3]), lines
+    assert lines[-1].startswith("device: CPU, torch "), lines
+
+
 def check_train_lenet(lines, tmp):
     info = json.loads((tmp / "lenet.json").read_text())
     assert 0 <= info["accuracy"] <= 1 and info["num_test"] == 1000 and info["epochs"] == 1
@@ -119,6 +125,8 @@ TINY = {
                                         env={"GANLAB_INCEPTION_WEIGHTS": None}),
     "benchmarks/train_throughput.py": Tiny(["--steps", "1", "--rounds", "1"], check_train_throughput),
     "benchmarks/ddp_throughput.py": Tiny(["--steps", "2", "--warm", "1"], check_ddp_throughput),
+    "benchmarks/gpu_throughput.py": Tiny(["--device", "cpu", "--steps", "2", "--warm", "1", "--modes", "fp32,bf16,channels_last",
+                                          "--nets", "dcgan32"], check_gpu_throughput),
     "benchmarks/demo_table.py": Tiny(["{tmp}/demo-runs", "--at", "0.128", "0.5", "--reference"], check_demo_table,
                                      prepare=prepare_demo_runs),
     "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),

@@ -1,5 +1,6 @@
 """`python -m ganlab ...` (what torchrun runs: `torchrun --nproc-per-node N -m ganlab train ...`)."""
 
-from ganlab.cli import main
+if __name__ == "__main__":
+    from ganlab.cli import main
 
-main()
+    main()
