@@ -99,17 +99,10 @@ and continuous code J from -2 to 2 along each row (the others at 0).
 def interpolate(run_dir, rows, steps, mode, seed, klass, traverse, out_file, checkpoint, device, force):
     import torch
 
-    from ganlab.data import load_dataset
     from ganlab.latent import interpolation_codes, traversal_codes
     from ganlab.training import load_generator, save_samples
-    from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
-    dev = select_device(device)
-    dataset = load_dataset(cfg.data)
-    if dataset.kind != "image":
-        raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; interpolate draws image grids "
-                          f"(expected a run on images)")
+    cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "interpolate draws image grids")
     latent = _latent_for(cfg, dataset, klass, run_dir)
     gen = torch.Generator(device=dev).manual_seed(seed)
     if traverse is not None:
@@ -165,17 +158,10 @@ def neighbours(run_dir, n, rows, k, seed, out_file, json_file, checkpoint, devic
 
     from ganlab import neighbours as nn_check
     from ganlab import samples
-    from ganlab.data import load_dataset
     from ganlab.latent import Latent
     from ganlab.training import load_generator
-    from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
-    dev = select_device(device)
-    dataset = load_dataset(cfg.data)
-    if dataset.kind != "image":
-        raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; neighbours shows images "
-                          f"(expected a run on images)")
+    cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "neighbours shows images")
     if k >= len(dataset):
         raise ConfigError(f"--k {k}: the training set has {len(dataset)} images; expected k below that")
     G = load_generator(cfg, state, dataset, dev)
@@ -197,6 +183,19 @@ def neighbours(run_dir, n, rows, k, seed, out_file, json_file, checkpoint, devic
     json_path.write_text(json.dumps({"run": str(run_dir), "n": n, "held_out": held_text,
                                      "spaces": [c.summary() for c in checks]}, indent=2) + "\n")
     click.echo(f"wrote {out} and {json_path} (`ganlab report {run_dir}` shows them)")
+
+def _image_run(run_dir, checkpoint, force, device, what):
+    """(config, checkpoint state, device, dataset) of a run on images; refused for point data."""
+    from ganlab.data import load_dataset
+    from ganlab.utils.device import select_device
+
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    dev = select_device(device)
+    dataset = load_dataset(cfg.data)
+    if dataset.kind != "image":
+        raise ConfigError(f"run {run_dir} generates points of shape {dataset.shape}; {what} (expected a run on images)")
+    return cfg, state, dev, dataset
+
 
 def _latent_for(cfg, dataset, klass, run_dir):
     """The run's latent space, refusing a --class it cannot honour."""
