@@ -211,7 +211,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
         torch.manual_seed(cfg.seed)
     dataset = dataset or load_dataset(cfg.data)
     if device.type == "cpu":
-        torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else _cores()))
+        torch.set_num_threads(cfg.cpu_threads or (1 if dataset.kind == "points" else max(1, _cores() // world.size)))
     objective = build_objective(cfg.objective, cfg.objective_args)
     G, D = build_models(cfg, dataset, objective, device)
     if cfg.channels_last and dataset.kind == "image":
