@@ -53,3 +53,16 @@ def test_deterministic_resume_is_exact_on_the_gpu(tmp_path):
                   state=load_checkpoint(d / "checkpoint-final.pt"), progress=False)
     resumed = load_checkpoint(d / "checkpoint-final.pt")
     assert all(torch.equal(resumed["G"][k], straight["G"][k]) for k in straight["G"])
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_two_gpu_processes_train_one_run(tmp_path):
+    """NCCL, one process per GPU: `ganlab train --nproc 2` on the GPUs ends like any run."""
+    import subprocess
+    import sys
+
+    sets = sum((["--set", f"{k}={v}"] for k, v in {**DCGAN, "kimg": 0.256}.items()), [])
+    subprocess.run([sys.executable, "-m", "ganlab", "train", "--nproc", "2", "--quiet", "--out", str(tmp_path), *sets],
+                   check=True, timeout=600)
+    run = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert int(load_checkpoint(run / "checkpoint-final.pt")["cur_nimg"]) >= 256

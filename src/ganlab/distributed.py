@@ -167,13 +167,14 @@ class World:
             return text
         import torch.distributed as dist
 
-        data = torch.tensor(list((text or "").encode()) if self.main else [], dtype=torch.uint8)
-        length = torch.tensor([len(data)], dtype=torch.int64)
-        dist.broadcast(length, src=0)
+        dev = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+        data = torch.tensor(list((text or "").encode()) if self.main else [], dtype=torch.uint8, device=dev)
+        length = torch.tensor([len(data)], dtype=torch.int64, device=dev)
+        dist.broadcast(length, src=0)  # NCCL moves only GPU tensors: both live on this process's GPU there
         if not self.main:
-            data = torch.empty(int(length), dtype=torch.uint8)
+            data = torch.empty(int(length), dtype=torch.uint8, device=dev)
         dist.broadcast(data, src=0)
-        return bytes(data.tolist()).decode()
+        return bytes(data.cpu().tolist()).decode()
 
     def barrier(self):
         if self.size > 1:
