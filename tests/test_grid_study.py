@@ -302,6 +302,7 @@ def test_latent_dim_sweep_definition_and_verdict(tmp_path):
     # three seeds of spread 1: 95 % half-width t(0.975, 2) / sqrt(3) = 2.48; best z12 139 -> z6 (141) reaches it, z4 not
     assert "Lowest mean final fid5k_lenet: z = 12" in text
     assert "is z = 6, consistent with the seed's 'about 6'. Below it: z = 1 400, z = 2 250, z = 3 180, z = 4 160." in text
+    assert "Above the best" not in text  # z 16 ... 100 are within reach of z 12 here
     assert "| z1 | 3 | 400 ± 1 [95 % ± 2.484] | 400 ± 1 [95 % ± 2.484] |" in text
     assert (tmp_path / "quality-vs-zdim.png").is_file() and (tmp_path / "samples.png").is_file()
     assert saturation({1: 10.0, 2: 10.5}, {1: 1.0, 2: 1.0}, (1, 2)) == (1, 1)  # already saturated at the first z

@@ -127,6 +127,10 @@ class LatentDim(Reproduction):
             text += (", " + ("consistent with the seed's 'about 6'" if 4 <= at <= 8 else
                              f"not the seed's 'about 6'") + ". Below it: "
                      + ", ".join(f"z = {z} {means[z]:.4g}" for z in Z_DIMS if z < at) + ".")
+        worse = [z for z in Z_DIMS if z > best and means[z] - (spreads.get(z) or 0.0) > means[best] + (spreads.get(best) or 0.0)]
+        if worse:
+            text += (" Above the best, " + ", ".join(f"z = {z} ({means[z]:.4g})" for z in worse) + " are worse than it at "
+                     "these seeds: more noise dimensions than needed slowed learning within this budget.")
         lines.append(text)
         lines.append("")
         lines.append("Read with care: the runs are short (G is far from converged, see the reference line above), so "
