@@ -192,3 +192,22 @@ def test_a_killed_process_and_a_relaunch_continue_the_run_exactly(tmp_path):
     b, sb = _weights(next(p for p in straight.iterdir() if p.is_dir() and not p.name.startswith(".")))
     assert int(sa["cur_nimg"]) == int(sb["cur_nimg"]) == 19200
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_torchrun_restart_finds_the_run_its_launch_made(tmp_path, monkeypatch):
+    """Raw torchrun restarts every process with the same command: rank 0 of attempt k > 0 continues
+    the run directory attempt 0 made (noted under --out by rendezvous id), never another launch's."""
+    from ganlab.cli import _remember_run, _restarted_run
+
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")
+    assert _restarted_run(tmp_path) == ""  # a first attempt starts a new run
+    _remember_run(tmp_path, tmp_path / "00003-x")
+    assert _restarted_run(tmp_path) == ""
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "2")
+    assert _restarted_run(tmp_path) == str(tmp_path / "00003-x")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "other")  # another launch: its own note, none yet
+    assert _restarted_run(tmp_path) == ""
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "none")  # torchrun without a rendezvous id: nothing is noted
+    _remember_run(tmp_path, tmp_path / "00004-y")
+    assert _restarted_run(tmp_path) == "" and not (tmp_path / ".torchrun-none").exists()
