@@ -197,7 +197,7 @@ def test_a_killed_process_and_a_relaunch_continue_the_run_exactly(tmp_path):
 def test_a_torchrun_restart_finds_the_run_its_launch_made(tmp_path, monkeypatch):
     """Raw torchrun restarts every process with the same command: rank 0 of attempt k > 0 continues
     the run directory attempt 0 made (noted under --out by rendezvous id), never another launch's."""
-    from ganlab.cli import _remember_run, _restarted_run
+    from ganlab.distributed import remember_run as _remember_run, restarted_run as _restarted_run
 
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")

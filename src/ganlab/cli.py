@@ -3,7 +3,6 @@
 Every error a user can cause ends as one sentence on stderr and exit status 2.
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -68,7 +67,7 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--max-restarts", "max_restarts", default=0, show_default=True, type=click.IntRange(min=0),
               help="With --nproc: restart every process this often after a failure (each continues the run).")
 def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet, nproc, max_restarts):
-    from ganlab.distributed import World
+    from ganlab.distributed import World, launch, remember_run, restarted_run
     from ganlab.training import training_loop
 
     world = World.from_env()  # one process, unless started by torchrun (ganlab.distributed)
@@ -88,7 +87,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
 
     state = None
     if world.size > 1 and not resume_dir:  # torchrun restarted every process: continue the run it had made
-        resume_dir = world.broadcast_text(_restarted_run(out) if world.main else None) or None
+        resume_dir = world.broadcast_text(restarted_run(out) if world.main else None) or None
     if resume_dir:
         old_cfg, state = rundir.load_resume(resume_dir, force)
         cfg = make_config({**rundir.flatten(rundir.config_to_dict(old_cfg)), **overrides})
@@ -126,7 +125,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
             args = ["--resume", str(rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg))]
         click.echo(f"run directory: {args[1]}")
         click.echo(f"training in {nproc} processes (torchrun --standalone); rank 0 writes the run directory")
-        sys.exit(_launch(nproc, max_restarts, args + (["--quiet"] if quiet else [])))
+        sys.exit(launch(nproc, max_restarts, args + (["--quiet"] if quiet else [])))
 
     opened = []
 
@@ -136,7 +135,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
             rundir.save_config(path, cfg)  # the resumed config (a longer kimg, a --force change)
         else:
             path = rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
-            _remember_run(out, path)
+            remember_run(out, path)
         click.echo(f"run directory: {path}")
         opened.append(path)
         return path
@@ -154,39 +153,6 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         click.echo(f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg ({rundir.BEST}); last {last:.4g}"
                    if last is not None else f"{b['metric']}: best {b['value']:.4g} at {b['kimg']:.1f} kimg")
     world.close()
-
-
-def _launch(nproc, max_restarts, args):
-    """Run `ganlab train ARGS` (a --resume of one run directory) in `nproc` processes under torchrun
-    on this machine; its exit status. Every process, and every restart, continues that run."""
-    import subprocess
-
-    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-            f"--max-restarts={max_restarts}", "-m", "ganlab", "train", *args]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, cores // nproc)))}
-    return subprocess.run(argv, env=env).returncode
-
-
-def _torchrun_marker(out):
-    run_id = os.environ.get("TORCHELASTIC_RUN_ID")
-    return Path(out) / f".torchrun-{run_id}" if run_id and run_id != "none" else None
-
-
-def _remember_run(out, path):
-    """Under torchrun, note the run directory this launch made, for its restarts (_restarted_run)."""
-    marker = _torchrun_marker(out)
-    if marker is not None:
-        marker.write_text(str(path))
-
-
-def _restarted_run(out):
-    """The run directory an earlier attempt of this torchrun launch made (torchrun restarts every
-    process after a failure with the same command), or '' on a first attempt."""
-    marker = _torchrun_marker(out)
-    if marker is None or int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) == 0 or not marker.is_file():
-        return ""
-    return marker.read_text().strip()
 
 
 def _summary(record, run_dir):

@@ -21,8 +21,10 @@ back from (several machines need the run directory on a shared file system).
 
 import datetime
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -197,3 +199,36 @@ class World:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+
+
+# --- Launching: `ganlab train --nproc N`, and what torchrun's restarts find -------------------------
+
+def launch(nproc, max_restarts, args):
+    """Run `ganlab train ARGS` (a --resume of one run directory) in `nproc` processes under torchrun
+    on this machine; its exit status. Every process, and every restart, continues that run."""
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            f"--max-restarts={max_restarts}", "-m", "ganlab", "train", *args]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, cores // nproc)))}
+    return subprocess.run(argv, env=env).returncode
+
+
+def _torchrun_marker(out):
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID")
+    return Path(out) / f".torchrun-{run_id}" if run_id and run_id != "none" else None
+
+
+def remember_run(out, path):
+    """Under torchrun, note the run directory this launch made, for its restarts (restarted_run)."""
+    marker = _torchrun_marker(out)
+    if marker is not None:
+        marker.write_text(str(path))
+
+
+def restarted_run(out):
+    """The run directory an earlier attempt of this torchrun launch made (torchrun restarts every
+    process after a failure with the same command), or '' on a first attempt."""
+    marker = _torchrun_marker(out)
+    if marker is None or int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) == 0 or not marker.is_file():
+        return ""
+    return marker.read_text().strip()
