@@ -106,6 +106,7 @@ def test_grid_study_refuses_a_changed_grid(tmp_path, run_cli):
     ("configs: [{name: a, preset: toy-ring-ns, colour: red}]", "unknown key(s) colour"),
     ("configs: [{name: '<b>', preset: toy-ring-ns}]", "is not usable"),
     ("configs: [{name: a, preset: toy-ring-ns, sets: {G.width: -3}}]", "G.width"),
+    ("configs: [{name: a, preset: toy-ring-ns, objective: hinge, sets: {objective: r1}}]", "expected one objective"),
     ("nothing: 1", "has no `configs:` list"),
     ("configs: [unclosed", "is not valid YAML"),
     ("configs: !!python/object:os.system {}", "is not valid YAML"),
@@ -114,6 +115,14 @@ def test_bad_grid_files_get_one_sentence(tmp_path, run_cli, text, message):
     r = run_cli("study", "run", "--name", "g", "--grid", grid_file(tmp_path, text), "--out", tmp_path / "studies")
     assert r.code == 2 and message in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert not (tmp_path / "studies" / "g").exists()
+
+
+def test_an_objective_among_the_sets_is_the_entry_objective():
+    from ganlab.study.grid import normalise_entries
+
+    (e,) = normalise_entries([{"name": "a", "preset": "toy-grid-ns",
+                               "sets": {"objective": "r1", "objective_args.gamma": 0.1}}])
+    assert e["objective"] == "r1" and e["sets"] == {"objective_args.gamma": 0.1}
 
 
 def test_grid_options_that_do_not_apply(tmp_path, run_cli):

@@ -80,12 +80,18 @@ def normalise_entries(entries, source="the grid"):
             raise ConfigError(f"{source} names config {name!r} twice; expected each name once")
         names.add(name)
         preset = PRESETS.lookup(e["preset"])
-        objective = e.get("objective") or preset.get("objective", "nonsaturating")
-        OBJECTIVES.lookup(objective)
         sets = e.get("sets") or {}
         if not isinstance(sets, dict) or not all(isinstance(k, str) for k in sets):
             raise ConfigError(f"{source}: config {name!r} has sets {sets!r}; expected a mapping of dotted keys to values")
-        out.append({"name": name, "preset": e["preset"], "objective": objective, "sets": dict(sets)})
+        sets = dict(sets)
+        if "objective" in sets:  # `sets: {objective: r1, objective_args.gamma: 1}` means the entry's objective
+            if e.get("objective") not in (None, sets["objective"]):
+                raise ConfigError(f"{source}: config {name!r} names objective {e['objective']!r} and sets objective "
+                                  f"{sets['objective']!r}; expected one objective")
+            e = {**e, "objective": sets.pop("objective")}
+        objective = e.get("objective") or preset.get("objective", "nonsaturating")
+        OBJECTIVES.lookup(objective)
+        out.append({"name": name, "preset": e["preset"], "objective": objective, "sets": sets})
     return out
 
 
