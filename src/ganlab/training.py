@@ -30,10 +30,8 @@ from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
 from ganlab.networks.conditional import conditional_models, g_input_of
 from ganlab.objectives import build_objective
-from ganlab.report.figures import save_image_grid, save_points_plot
+from ganlab.output import NoOutput, RunOutput, save_samples  # noqa: F401  (save_samples: re-exported)
 from ganlab.seeing import packed_shape, seeing
-from ganlab.sinks import open_sinks
-from ganlab.utils.checkpoint import save_checkpoint
 from ganlab.utils.sampler import IndexSampler
 
 TOY_EVAL_SAMPLES = 2500  # PacGAN / VEEGAN protocol
@@ -105,18 +103,6 @@ def d_steps_for(g_steps, cfg, objective):
     if cfg.wgan_warmup and (g_steps < 25 or g_steps % 500 == 0):
         return 100  # the official WGAN schedule
     return cfg.n_critic or objective.n_critic
-
-
-@torch.no_grad()
-def save_samples(G, z, dataset, path, nrow=None):
-    """An image grid of G(z) (`nrow` columns, None: square), or for points a scatter over the data."""
-    G.eval()
-    fake = G(z)
-    G.train()
-    if dataset.kind == "image":
-        return save_image_grid(fake, path, nrow)
-    reference = dataset.data[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:2500]]
-    return save_points_plot(fake, reference, path, title=path.stem)
 
 
 @torch.no_grad()
@@ -205,7 +191,6 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     # Set up.
     world = world or World()
     world.check_batch(cfg.batch_size, cfg.pack)
-    main = world.main  # rank 0: the process that writes the run directory, evaluates and reports
     device = world.device(cfg.device)
     if state is None:
         torch.manual_seed(cfg.seed)
@@ -234,13 +219,13 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z, grid_cols = latent.grid(cfg.grid_n, device, torch.Generator(device=device).manual_seed(cfg.seed + 1))
     evaluating, evaluator = bool((cfg.eval_kimg is not None or cfg.eval_at_kimg) and cfg.metrics), None
-    if evaluating and main:
+    if evaluating and world.main:  # rank 0 evaluates
         from ganlab.metrics.evaluate import Evaluator  # extractors load only when asked for
 
         evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent)
     cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
-    run_dir = Path(world.broadcast_text(str(run_dir() if callable(run_dir) else run_dir) if main else None))
-    run_id = rundir.ensure_identity(run_dir) if main else None  # only rank 0's checkpoints are written
+    run_dir = Path(world.broadcast_text(str(run_dir() if callable(run_dir) else run_dir) if world.main else None))
+    out = (RunOutput if world.main else NoOutput)(run_dir)  # what the run writes (ganlab.output): rank 0 only
 
     def restore(state):
         """Load a checkpoint into everything that trains; returns its progress counters."""
@@ -265,13 +250,9 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     # Resume: the state, and metrics.jsonl cut back to the rows logged when the checkpoint was written.
     if state is not None:
         cur_nimg, g_steps, elapsed, best = restore(state)
-        log_rows = state.get("log_rows")
-        if main:
-            rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
-            if log_rows is None:  # a checkpoint from before row counts
-                log_rows = sum(map(rundir.is_training_row, rundir.read_metrics(run_dir)))
-    elif main:
-        rundir.rewind_metrics(run_dir, 0)
+        log_rows = out.rewind(state.get("log_rows"), nimg=cur_nimg)  # None: a checkpoint from before row counts
+    else:
+        out.rewind(0)
 
     total_nimg = int(round(cfg.kimg * 1000))
     log_nimg = max(1, int(round(cfg.log_kimg * 1000)))
@@ -280,25 +261,25 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     config_yaml = OmegaConf.to_yaml(cfg)
 
     def checkpoint_state():
-        out = {
+        saved = {
             "config": config_yaml, "G": G.state_dict(), "D": D.state_dict(),
             "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "sampler": sampler.state_dict(),
             "rng_cpu": torch.get_rng_state(), "cur_nimg": cur_nimg, "g_steps": g_steps, "elapsed": elapsed,
-            "best": best or {}, "run_id": run_id, "log_rows": log_rows, "health": health.state_dict(),
+            "best": best or {}, "run_id": out.run_id, "log_rows": log_rows, "health": health.state_dict(),
         }
         if G_ema is not None:
-            out["G_ema"] = G_ema.state_dict()
+            saved["G_ema"] = G_ema.state_dict()
         if fp16:
-            out["scaler_d"], out["scaler_g"] = update_d.scaler.state_dict(), update_g.scaler.state_dict()
+            saved["scaler_d"], saved["scaler_g"] = update_d.scaler.state_dict(), update_g.scaler.state_dict()
         if objective.state is not None:
-            out["objective"] = objective.state.state_dict()
+            saved["objective"] = objective.state.state_dict()
         if device.type == "cuda":
-            out["rng_cuda"] = torch.cuda.get_rng_state(device)
-        return out
+            saved["rng_cuda"] = torch.cuda.get_rng_state(device)
+        return saved
 
-    if state is None and main:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
-        save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
-    sinks = open_sinks(cfg, run_dir, cur_nimg) if main else []  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
+    if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
+        out.save(rundir.LATEST, checkpoint_state)
+    out.open_sinks(cfg, cur_nimg)  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
 
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
@@ -307,7 +288,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     record = {}
     start = time.time() - elapsed
     # Counted in images (integers: no float drift past the total), shown in kimg.
-    bar = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit_scale=1e-3, disable=not (progress and main),
+    bar = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit_scale=1e-3, disable=not (progress and world.main),
                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
     while cur_nimg < total_nimg:
         n_d = d_steps_for(g_steps, cfg, objective)
@@ -394,63 +375,35 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
                 cur_nimg, g_steps, _, best = restore(good)
                 log_rows = good.get("log_rows", log_rows)
                 world.barrier()  # every process has read the checkpoint before rank 0 rewrites it
-                if main:
-                    rundir.rewind_metrics(run_dir, log_rows, nimg=cur_nimg)
-                    rundir.append_metrics(run_dir, row)
-                    for sink in sinks:
-                        sink.rewind(cur_nimg)
-                        sink.scalars(row)
-                    log_rows += 1
-                    save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+                out.rewind(log_rows, nimg=cur_nimg)
+                out.log(row)
+                log_rows += 1
+                out.save(rundir.LATEST, checkpoint_state)
                 bar.reset(total=total_nimg)
                 bar.update(cur_nimg)
                 bar.set_postfix_str(f"rollback {health.rollbacks} to {cur_nimg / 1000:.1f} kimg", refresh=False)
                 continue
             if dataset.modes is not None:
                 record.update(evaluate_toy(G_eval, cfg, dataset, device, cfg.seed + 2))
-            if eval_now and main:
+            if eval_now and evaluator is not None:
                 record.update(evaluator(G_eval, lambda n, gen: latent.sample(n, device, gen), seed=cfg.seed + 3))
-                best = _update_best(best, record, evaluator, run_dir, checkpoint_state)
-            if main:
-                rundir.append_metrics(run_dir, record)
-            for sink in sinks:
-                sink.scalars(record)
+                best = out.best(best, record, evaluator.primary, checkpoint_state)  # checkpoint-best.pt
+            out.log(record)
             log_rows += 1
             bar.set_postfix_str(_postfix(record), refresh=False)
 
         # Snapshot.
         if snap_now:
             world.check_same(G, D, where=f" at {cur_nimg / 1000:g} kimg")  # every process on rank 0's weights
-        if snap_now and main:
-            grid = save_samples(G_eval, grid_z, dataset, run_dir / f"samples-kimg{cur_nimg / 1000:07.1f}.png", grid_cols)
-            for sink in sinks:
-                sink.image(grid, cur_nimg)
-                sink.flush()  # events before the checkpoint are on disk when it is
-            save_checkpoint(run_dir / rundir.LATEST, checkpoint_state())
+            out.snapshot(G_eval, grid_z, dataset, cur_nimg, grid_cols, checkpoint_state)  # samples, checkpoint
 
     bar.close()
-    for sink in sinks:
-        sink.close()
+    out.close()
     if cur_nimg >= total_nimg and state is not None and not record:
         record = (rundir.read_metrics(run_dir) or [{}])[-1]  # already at the requested length
-    if main:
-        save_checkpoint(run_dir / rundir.FINAL, checkpoint_state())
+    out.save(rundir.FINAL, checkpoint_state)
     world.barrier()
     return record
-
-
-def _update_best(best, record, evaluator, run_dir, checkpoint_state):
-    """Keep checkpoint-best.pt at the best value of the primary metric so far."""
-    name, lower = evaluator.primary
-    value = record[name]
-    if best and (value >= best["value"] if lower else value <= best["value"]):
-        return best
-    best = {"metric": name, "value": value, "kimg": record["kimg"]}
-    state = checkpoint_state()
-    state["best"] = best
-    save_checkpoint(run_dir / rundir.BEST, state)
-    rundir.write_json(run_dir / rundir.BEST_JSON, best)
-    return best
 
 
 def _postfix(record):
