@@ -36,6 +36,9 @@ ROWS = {
     "pacgan2": ("ns", {"pack": 2}),
     "pacgan3": ("ns", {"pack": 3, "batch_size": 255}),
     "pacgan4": ("ns", {"pack": 4}),
+    # The best setting of the searches in docs/reproductions/pacgan-toy/search.md: the R1 penalty on
+    # reals (Mescheder et al. 2018) and a larger learning rate.
+    "r1-lr1e-3": ("ns", {"objective": "r1", "objective_args.gamma": 10.0, "g_opt.lr": 1e-3, "d_opt.lr": 1e-3}),
 }
 
 
@@ -95,7 +98,9 @@ class PacganToy(Reproduction):
                  f"samples each (pacgan3: 255 = 85 x 3), so every row shows D the same number of samples per step; "
                  f"PacGAN's own rows show D m times more samples per step than its GAN row. Unrolled rows backpropagate "
                  f"through K Adam steps of D (second order, the paper), on the step's fixed minibatch. WGAN-GP uses the "
-                 f"toy penalty weight 0.1 and n_critic 2 (toy-ring-wgan-gp). Values at the end of training, mean ± "
+                 f"toy penalty weight 0.1 and n_critic 2 (toy-ring-wgan-gp). r1-lr1e-3 is the best setting of ganlab's "
+                 f"searches (search.md): the non-saturating GAN with the R1 penalty γ/2 E‖∇D(x)‖² on reals, γ 10 "
+                 f"(Mescheder et al. 2018), and Adam's learning rate 1e-3 for G and D. Values at the end of training, mean ± "
                  f"standard error over seeds {results.definition['seed']}..{results.definition['seed'] + results.definition['trials'] - 1}.", ""]
         for d in DATASETS:
             n_modes = {"ring": 8, "grid": 25}[d]
