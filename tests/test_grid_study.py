@@ -219,6 +219,21 @@ def test_reproduce_end_to_end_tiny(tmp_path, run_cli):
     assert [t["state"] for t in results["trials"]] == ["COMPLETE"] * 5
     assert "cfg_0004 lsgan-mm s0" in (docs / "report.html").read_text()
 
+    # --docs-only: the same docs from the finished trials, nothing run; the study as it was run, or refused.
+    args = ("reproduce", "seed-report", "--quick", "--kimg", 0.064, "--set", "G.width=8", "--set", "D.width=8",
+            "--set", "metrics=[fid5k_lenet]", "--out", tmp_path / "docs", "--studies", tmp_path / "studies")
+    (docs / "README.md").unlink()
+    r = run_cli(*args, "--docs-only")
+    assert r.code == 0, r.err
+    readme = (docs / "README.md").read_text()
+    assert "Trials: 5 of 5 complete" in readme and "written from the trials finished so far (`--docs-only`)" in readme
+    before = readme
+    r = run_cli(*args[:4], 0.128, *args[5:], "--docs-only")
+    assert r.code == 2 and "was run with another definition" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    r = run_cli("reproduce", "seed-report", "--docs-only", "--studies", tmp_path / "none", "--out", tmp_path / "docs")
+    assert r.code == 2 and "no study 'reproduce-seed-report'" in r.err, r.err
+    assert not (tmp_path / "none").exists() and (docs / "README.md").read_text() == before
+
 
 def test_reproduce_rejects_unknown_names(run_cli, tmp_path):
     r = run_cli("reproduce", "nope", "--out", tmp_path)

@@ -409,6 +409,8 @@ Examples:
 
 Interrupted? Run the same command again: finished trials are kept (the study lives in
 STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that finished.
+--docs-only writes them from the trials finished so far and runs none (a long reproduction
+that is still going, or one stopped part-way); give it the same --seeds, --kimg and --set.
 """
 
 
@@ -425,14 +427,16 @@ STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that fi
 @click.option("--kimg", type=click.FloatRange(min=0, min_open=True),
               help="Every run this long instead (eval points and snapshots scaled with it).")
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key in every run (repeatable).")
-def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets):
+@click.option("--docs-only", is_flag=True, help="Write the docs from the trials finished so far; run none.")
+def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, docs_only):
     from ganlab.reproduce import REPRODUCTIONS
     from ganlab.reproduce.run import reproduce as run
 
     REPRODUCTIONS.lookup(name)
     overrides = {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in parse_overrides(sets).items()}
     try:
-        path = run(name, quick, seeds, workers, out, studies, storage, kimg, overrides, log=click.echo)
+        path = run(name, quick, seeds, 0 if docs_only else workers, out, studies, storage, kimg, overrides,
+                   log=click.echo)
     except KeyboardInterrupt:
         click.echo("\nganlab: interrupted; finished trials are kept: run the same command again to continue", err=True)
         sys.exit(130)

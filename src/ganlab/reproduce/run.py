@@ -124,19 +124,27 @@ def command_line(name, quick, seeds, workers, kimg=None, sets=None):
 def reproduce(name, quick=False, seeds=None, workers=1, out="docs/reproductions", studies="studies", storage=None,
               kimg=None, sets=None, log=print):
     """Run reproduction `name` (continuing its study if it exists) and write its docs; returns the
-    README's path. `kimg` and `sets` change every run (see Reproduction.schedule)."""
+    README's path. `kimg` and `sets` change every run (see Reproduction.schedule). `workers` 0:
+    run nothing, write the docs from the trials of the existing study finished so far."""
+    from ganlab.errors import ConfigError
     from ganlab.study.launcher import run_study
-    from ganlab.study.storage import default_url
+    from ganlab.study.storage import default_url, definition_difference, load_study
 
     rep = REPRODUCTIONS.lookup(name)(kimg, sets)
     seeds = seeds or (rep.quick_seeds if quick else rep.default_seeds)
     definition = rep.definition(quick, seeds)
     sname = study_name(name, quick)
     folder = Path(studies) / sname
-    folder.mkdir(parents=True, exist_ok=True)
     url = storage or default_url(folder)
     start = time.time()
-    study = run_study(sname, studies, url, definition, workers, log=log)
+    if workers == 0:  # read the study as it stands: nothing enqueued, nothing run
+        study, old = load_study(sname, url, folder)
+        if definition_difference(old, definition):
+            raise ConfigError(f"--docs-only: study {sname!r} was run with another definition "
+                              f"({definition_difference(old, definition)}); expected the same --seeds, --kimg and --set")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        study = run_study(sname, studies, url, definition, workers, log=log)
     wall = time.time() - start
     return write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out)
 
@@ -149,7 +157,7 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
     docs.mkdir(parents=True, exist_ok=True)
     done = [t for t in results.trials if t.state == "COMPLETE"]
     train_s = sum(t.time_s or 0 for t in done)
-    cmd = command_line(name, quick, seeds, workers, rep.kimg, rep.sets)
+    cmd = command_line(name, quick, seeds, max(workers, 1), rep.kimg, rep.sets)
     lines = [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
              f"Reproduces: {rep.source}", "",
              f"Command: `{cmd}` (the study `{study_name(name, quick)}` under `studies/`; run it again to continue "
@@ -157,9 +165,12 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
              f"Trials: {len(done)} of {len(results.trials)} complete"
              + (f", {len(results.trials) - len(done)} not (see `ganlab study status {study_name(name, quick)}`)"
                 if len(done) < len(results.trials) else "")
-             + f". Training time of the completed trials: {train_s / 60:.1f} min in total; this invocation took "
-               f"{wall / 60:.1f} min of wall time with {workers} worker(s) on {os.cpu_count()} CPU core(s)"
-             + (" (it found trials already finished)" if wall < 0.5 * train_s / max(1, workers) else "") + ".", ""]
+             + f". Training time of the completed trials: {train_s / 60:.1f} min in total; "
+             + ("these docs were written from the trials finished so far (`--docs-only`)." if workers == 0 else
+                f"this invocation took {wall / 60:.1f} min of wall time with {workers} worker(s) on "
+                f"{os.cpu_count()} CPU core(s)"
+                + (" (it found trials already finished)" if wall < 0.5 * train_s / max(1, workers) else "") + "."),
+             ""]
     lines += rep.sections(results, docs, study)
     report = write_report([folder], docs / "report.html")
     lines += ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
