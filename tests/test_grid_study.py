@@ -272,11 +272,29 @@ def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_p
                 "--studies", tmp_path / "studies")
     assert r.code == 0, r.err
     readme = (tmp_path / "docs" / "pacgan-toy" / "quick" / "README.md").read_text()
-    assert "Trials: 14 of 14 complete" in readme
+    assert "Trials: 16 of 16 complete" in readme
     for d in ("ring", "grid"):
         assert f"### {d}" in readme and f"Best ganlab row on the {d}:" in readme
     assert "| PacGAN4 | PacGAN Table 1 | 10 | 24.8±0.2 | 93.6±0.6 | 0.04±0.01 | - |" in readme
     assert "| unrolled10 | ganlab | 1 |" in readme and "| pacgan3 | ganlab | 1 |" in readme
+
+
+def test_pacgan_toy_verdict_names_the_rows_and_columns_beaten():
+    from ganlab.reproduce.mode_collapse import PacganToy
+    from ganlab.reproduce.run import Results, Trial
+
+    finals = {"grid-r1-lr1e-3": [(25, 0.70, 0.02), (25, 0.72, 0.04)], "grid-gan": [(24, 0.40, 0.2), (25, 0.5, 0.2)]}
+    trials = [Trial(cfg_id=0, group=g, seed=s, state="COMPLETE", run_dir=Path("."), time_s=60.0,
+                    evals={"modes": {1000.0: m}, "hq": {1000.0: hq}, "rkl": {1000.0: kl}})
+              for g, rows in finals.items() for s, (m, hq, kl) in enumerate(rows)]
+    results = Results(name="pacgan-toy", quick=True, definition={"kimg": 1000.0, "seed": 0, "trials": 2}, trials=trials)
+    text = PacganToy().verdict(results, "grid")
+    assert "Best ganlab row on the grid: r1-lr1e-3 (25 modes, 71.0% high quality, reverse KL 0.03)" in text
+    # 25 >= 24.8 and rKL 0.03 <= 0.04 (PacGAN4), but 71 % < 93.6 %: no published row beaten on all three.
+    assert "as good on all three columns as PacGAN Table 1's none of the rows" in text
+    assert ("modes 25 vs 24.8 (at least as many); high quality 71.0% vs 95.7% (lower); reverse KL 0.03 vs 0.04 "
+            "(as low or lower)") in text
+    assert "is not met" in text
 
 
 def _stacked_results(values):
