@@ -234,6 +234,46 @@ def test_reproduce_end_to_end_tiny(tmp_path, run_cli):
     assert r.code == 2 and "no study 'reproduce-seed-report'" in r.err, r.err
     assert not (tmp_path / "none").exists() and (docs / "README.md").read_text() == before
 
+    # The study folder gone (a new checkout): the committed results.json carries the finished trials over,
+    # and only the one it does not hold as complete runs again; its table rows come out the same.
+    import shutil
+
+    shutil.rmtree(tmp_path / "studies")
+    results["trials"][4]["state"] = "FAIL"
+    (docs / "results.json").write_text(json.dumps(results))
+    r = run_cli(*args)
+    assert r.code == 0, r.err
+    assert "4 trial(s) carried over as finished" in r.out
+    readme = (docs / "README.md").read_text()
+    assert "Trials: 5 of 5 complete; 4 of them carried over from the committed results.json" in readme
+    trials = sorted(p.name for p in (tmp_path / "studies" / "reproduce-seed-report-quick" / "trials").iterdir())
+    assert trials == ["cfg_0004"]
+    table = [line for line in before.splitlines() if line.startswith("| gan | 1 |")]
+    assert table and table[0] in readme.splitlines()
+    (docs / "results.json").write_text("{not json")
+    r = run_cli(*args)
+    assert r.code == 2 and "results.json cannot be read as a reproduction's results" in r.err, r.err
+
+
+def test_a_large_report_stays_with_the_study(tmp_path, monkeypatch):
+    from ganlab.reproduce import REPRODUCTIONS, run
+
+    monkeypatch.setattr(run, "REPORT_LIMIT", 10)
+    study_folder = tmp_path / "studies" / "s"
+    study_folder.mkdir(parents=True)
+    results = run.Results("seed-report", True, {"objectives": [], "trials": 1, "seed": 0}, [])
+    monkeypatch.setattr(run, "collect", lambda *a: results)
+    rep = REPRODUCTIONS.lookup("seed-report")()
+    monkeypatch.setattr(rep, "sections", lambda *a: ["## table"])
+
+    def write_report(folders, path):  # a report of 100 bytes, over the limit
+        path.write_text("x" * 100)
+        return path
+    monkeypatch.setattr("ganlab.report.html.write_report", write_report)
+    readme = run.write_docs(rep, None, {}, study_folder, "seed-report", True, 1, 0, 1.0, tmp_path / "docs")
+    assert not (readme.parent / "report.html").exists() and (study_folder / "report.html").is_file()
+    assert f"`ganlab report {study_folder}` writes them" in readme.read_text()
+
 
 def test_reproduce_rejects_unknown_names(run_cli, tmp_path):
     r = run_cli("reproduce", "nope", "--out", tmp_path)

@@ -25,6 +25,7 @@ class Trial:
     grids: list = field(default_factory=list)   # [(kimg, png path)]
     time_s: float = None        # training wall time of its run (metrics.jsonl's last time_s)
     error: str = None
+    carried: bool = False       # run before this study: read from a committed results.json
 
 
 @dataclass
@@ -86,7 +87,11 @@ def collect(study, definition, folder, name, quick):
         index = cfg_id % k
         seed = definition["seed"] + index if definition.get("grid") else index
         t = Trial(cfg_id, row["objective"], seed, row["state"], run_dir, value=row["value"], error=row["error"])
-        if run_dir.is_dir():
+        record = row["trial"].user_attrs.get("carried") if row["trial"] is not None else None
+        if record is not None and not run_dir.is_dir():
+            t.carried, t.time_s = True, record.get("time_s")
+            t.evals = {m: {float(k): v for k, v in series.items()} for m, series in record.get("evals", {}).items()}
+        elif run_dir.is_dir():
             records = rundir.read_metrics(run_dir)
             for r in records:
                 if not isinstance(r, dict) or r.get("eval") or "nimg" not in r:
@@ -110,6 +115,39 @@ def _is_metric(key):
     from ganlab.metrics import METRICS
 
     return key in METRICS or any(key.startswith(m + "_") for m in METRICS)
+
+
+def committed_trials(path, definition, log=print):
+    """{cfg_id: (score, record)} of the completed trials in a committed results.json written for the
+    same definition (see launcher.create_or_resume's `finished`): a reproduction longer than one
+    sitting continues from its docs even when its study folder is gone. {} when there is no such
+    file or it was written for another definition."""
+    from ganlab.errors import ConfigError
+    from ganlab.study.storage import definition_difference
+
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        committed = json.loads(path.read_text())
+        old, trials = committed["definition"], committed["trials"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} cannot be read as a reproduction's results ({type(exc).__name__}: {exc}); "
+                          f"expected the results.json that `ganlab reproduce` writes, or no file") from None
+    if definition_difference(old, definition):
+        log(f"{path} was written for another definition ({definition_difference(old, definition)}); "
+            f"nothing carried over from it")
+        return {}
+    groups, k = definition["objectives"], definition["trials"]
+    out = {}
+    for t in trials:
+        cfg_id, score = t.get("cfg_id"), t.get("score")
+        if (t.get("state") != "COMPLETE" or not isinstance(cfg_id, int) or not 0 <= cfg_id < len(groups) * k
+                or t.get("config") != groups[cfg_id // k] or not isinstance(score, (int, float))
+                or not math.isfinite(score)):
+            continue
+        out[cfg_id] = (float(score), {"evals": t.get("evals") or {}, "time_s": t.get("time_s"), "source": str(path)})
+    return out
 
 
 def command_line(name, quick, seeds, workers, kimg=None, sets=None):
@@ -144,9 +182,13 @@ def reproduce(name, quick=False, seeds=None, workers=1, out="docs/reproductions"
                               f"({definition_difference(old, definition)}); expected the same --seeds, --kimg and --set")
     else:
         folder.mkdir(parents=True, exist_ok=True)
-        study = run_study(sname, studies, url, definition, workers, log=log)
+        finished = committed_trials(docs_folder(out, name, quick) / "results.json", definition, log)
+        study = run_study(sname, studies, url, definition, workers, log=log, finished=finished)
     wall = time.time() - start
     return write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out)
+
+
+REPORT_LIMIT = 2e6  # bytes: a larger report stays in the study folder, out of the committed docs
 
 
 def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out):
@@ -156,7 +198,9 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
     docs = docs_folder(out, name, quick)
     docs.mkdir(parents=True, exist_ok=True)
     done = [t for t in results.trials if t.state == "COMPLETE"]
+    carried = sum(t.carried for t in done)
     train_s = sum(t.time_s or 0 for t in done)
+    ran_s = sum(t.time_s or 0 for t in done if not t.carried)
     cmd = command_line(name, quick, seeds, max(workers, 1), rep.kimg, rep.sets)
     lines = [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
              f"Reproduces: {rep.source}", "",
@@ -165,16 +209,24 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
              f"Trials: {len(done)} of {len(results.trials)} complete"
              + (f", {len(results.trials) - len(done)} not (see `ganlab study status {study_name(name, quick)}`)"
                 if len(done) < len(results.trials) else "")
+             + (f"; {carried} of them carried over from the committed results.json of an earlier run (their "
+                f"curves and samples are not in the report)" if carried else "")
              + f". Training time of the completed trials: {train_s / 60:.1f} min in total; "
              + ("these docs were written from the trials finished so far (`--docs-only`)." if workers == 0 else
                 f"this invocation took {wall / 60:.1f} min of wall time with {workers} worker(s) on "
                 f"{os.cpu_count()} CPU core(s)"
-                + (" (it found trials already finished)" if wall < 0.5 * train_s / max(1, workers) else "") + "."),
+                + (" (it found trials already finished)" if wall < 0.5 * ran_s / max(1, workers) else "") + "."),
              ""]
     lines += rep.sections(results, docs, study)
     report = write_report([folder], docs / "report.html")
-    lines += ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
-                  f"{folder}`; {report.stat().st_size / 1e6:.1f} MB, self-contained)."]
+    size = report.stat().st_size
+    if size <= REPORT_LIMIT:
+        lines += ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
+                      f"{folder}`; {size / 1e6:.1f} MB, self-contained)."]
+    else:  # too large for the docs: it stays with the study
+        os.replace(report, folder / "report.html")
+        lines += ["", f"Every trial's curves and samples: `ganlab report {folder}` writes them ({folder / 'report.html'}, "
+                      f"{size / 1e6:.1f} MB, self-contained; not in the docs above {REPORT_LIMIT / 1e6:g} MB)."]
     readme = docs / "README.md"
     tmp = docs / ".README.md.tmp"
     tmp.write_text("\n".join(lines) + "\n")

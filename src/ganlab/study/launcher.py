@@ -86,11 +86,14 @@ def existing_definition(name, url, folder):
         return None
 
 
-def create_or_resume(name, url, definition, log=print):
+def create_or_resume(name, url, definition, log=print, finished=None):
     """Create the study (or load it), check its definition, and enqueue what is missing: every
     setting for a new study; for an existing one only settings never enqueued (a launcher killed
-    while enqueueing) or whose every attempt was interrupted or lost its worker. Returns the study."""
+    while enqueueing) or whose every attempt was interrupted or lost its worker. `finished`
+    {cfg_id: (score, record)}: settings already run elsewhere, recorded as complete instead of
+    enqueued (see storage.add_finished). Returns the study."""
     from ganlab.metrics import METRICS
+    from ganlab.study.storage import add_finished
 
     optuna = quiet_optuna()
     storage = open_storage(url)
@@ -109,7 +112,7 @@ def create_or_resume(name, url, definition, log=print):
     if reaped:
         log(f"{reaped} trial(s) of workers that are gone re-enqueued")
     table = cfg_table(study, definition)
-    k, enqueued, requeued = definition["trials"], 0, 0
+    k, enqueued, requeued, carried = definition["trials"], 0, 0, 0
     settings = {}
     for cfg_id, row in table.items():
         objective = row["objective"]
@@ -118,11 +121,18 @@ def create_or_resume(name, url, definition, log=print):
             continue
         if objective not in settings:
             settings[objective] = group_settings(definition, objective)
+        if not lost and cfg_id in (finished or {}):
+            add_finished(study, cfg_id, objective, cfg_id % k, settings[objective][cfg_id % k], len(table),
+                         *finished[cfg_id])
+            carried += 1
+            continue
         enqueue(study, cfg_id, objective, cfg_id % k, settings[objective][cfg_id % k], len(table),
                 retry_of=row["trial"].number if lost else None)
         enqueued, requeued = enqueued + (not lost), requeued + lost
     if requeued:
         log(f"{requeued} interrupted trial(s) enqueued again")
+    if carried:
+        log(f"{carried} trial(s) carried over as finished from an earlier run's record")
     return study
 
 
@@ -164,11 +174,12 @@ def start_workers(name, url, out, folder, workers, log=print):
         raise
 
 
-def run_study(name, out, url, definition, workers=1, log=print):
-    """Create or continue study `name` and work through it with `workers` local workers."""
+def run_study(name, out, url, definition, workers=1, log=print, finished=None):
+    """Create or continue study `name` and work through it with `workers` local workers
+    (`finished`: see create_or_resume)."""
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
-    study = create_or_resume(name, url, definition, log)
+    study = create_or_resume(name, url, definition, log, finished)
     table = cfg_table(study, definition)
     done = sum(r["state"] in ("COMPLETE", "FAIL") for r in table.values())
     log(f"study {name}: {len(definition['objectives'])} objective(s) x {definition['trials']} trials, "

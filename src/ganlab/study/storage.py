@@ -152,6 +152,18 @@ def enqueue(study, cfg_id, objective, index, setting, n_cfgs, retry_of=None):
     study.enqueue_trial({"cfg_id": cfg_id}, user_attrs=attrs)
 
 
+def add_finished(study, cfg_id, objective, index, setting, n_cfgs, value, record):
+    """Record one trial setting as finished elsewhere (a committed record of an earlier run of the
+    same definition): a COMPLETE trial with its score and `record` ({"evals", "time_s", "source"})
+    as the user attribute `carried`, so no worker runs it again."""
+    optuna = quiet_optuna()
+    attrs = {"cfg_id": cfg_id, "objective": objective, "index": index, "overrides": json.dumps(setting, sort_keys=True),
+             "carried": record}
+    study.add_trial(optuna.trial.create_trial(
+        params={"cfg_id": cfg_id}, distributions={"cfg_id": optuna.distributions.IntDistribution(0, n_cfgs - 1)},
+        value=value, user_attrs=attrs, state=optuna.trial.TrialState.COMPLETE))
+
+
 def cfg_table(study, definition):
     """{cfg_id: {"objective", "state", "value", "attempts", "error", "trial"}} over every setting.
 
