@@ -398,3 +398,23 @@ def test_mean_and_standard_error_as_pacgan_reports_them():
 
     assert mean_se([7, 8, 9, 8]) == f"8 ± {(2 / 3) ** 0.5 / 2:.3g}"  # std sqrt(2/3), over sqrt(4)
     assert mean_se([0.5, None], scale=100) == "50" and mean_se([]) == "-"
+
+
+def test_committed_trials_match_by_config_and_seed_when_the_seed_count_grows(tmp_path):
+    from ganlab.reproduce.run import committed_trials
+
+    old = {"grid": [{"name": "a"}, {"name": "b"}], "objectives": ["a", "b"], "trials": 2, "seed": 0, "kimg": 1.0}
+    record = {"definition": old, "trials": [
+        {"cfg_id": 0, "config": "a", "seed": 0, "state": "COMPLETE", "score": 1.5, "time_s": 3.0, "evals": {"fid": {"1": 1.5}}},
+        {"cfg_id": 1, "config": "a", "seed": 1, "state": "FAIL", "score": None},
+        {"cfg_id": 2, "config": "b", "seed": 0, "state": "COMPLETE", "score": float("nan")},
+        {"cfg_id": 3, "config": "b", "seed": 1, "state": "COMPLETE", "score": 2.5, "time_s": 4.0, "evals": {}}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(record))
+    # Three seeds now: a's seed 0 stays cfg 0, b's seed 1 moves from cfg 3 to cfg 4; the failed and NaN ones run.
+    got = committed_trials(path, {**old, "trials": 3})
+    assert sorted(got) == [0, 4] and got[0][0] == 1.5 and got[4][1]["time_s"] == 4.0
+    assert sorted(committed_trials(path, {**old, "trials": 1})) == [0]   # fewer seeds: b's seed 1 is not a trial
+    said = []
+    assert committed_trials(path, {**old, "kimg": 2.0}, log=said.append) == {} and "kimg: 1.0 -> 2.0" in said[0]
+    assert committed_trials(tmp_path / "none.json", old) == {}

@@ -120,8 +120,9 @@ def _is_metric(key):
 def committed_trials(path, definition, log=print):
     """{cfg_id: (score, record)} of the completed trials in a committed results.json written for the
     same definition (see launcher.create_or_resume's `finished`): a reproduction longer than one
-    sitting continues from its docs even when its study folder is gone. {} when there is no such
-    file or it was written for another definition."""
+    sitting continues from its docs even when its study folder is gone. A grid study may differ in
+    its number of seeds (--seeds): a trial is matched by its config and seed. {} when there is no
+    such file or it was written for another definition."""
     from ganlab.errors import ConfigError
     from ganlab.study.storage import definition_difference
 
@@ -134,19 +135,23 @@ def committed_trials(path, definition, log=print):
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path} cannot be read as a reproduction's results ({type(exc).__name__}: {exc}); "
                           f"expected the results.json that `ganlab reproduce` writes, or no file") from None
-    if definition_difference(old, definition):
-        log(f"{path} was written for another definition ({definition_difference(old, definition)}); "
-            f"nothing carried over from it")
+    grid = bool(definition.get("grid"))
+    differs = definition_difference({**old, "trials": definition["trials"]} if grid else old, definition)
+    if differs:
+        log(f"{path} was written for another definition ({differs}); nothing carried over from it")
         return {}
-    groups, k = definition["objectives"], definition["trials"]
+    groups, k, first = definition["objectives"], definition["trials"], definition["seed"]
     out = {}
     for t in trials:
-        cfg_id, score = t.get("cfg_id"), t.get("score")
-        if (t.get("state") != "COMPLETE" or not isinstance(cfg_id, int) or not 0 <= cfg_id < len(groups) * k
-                or t.get("config") != groups[cfg_id // k] or not isinstance(score, (int, float))
-                or not math.isfinite(score)):
+        config, seed, score = t.get("config"), t.get("seed"), t.get("score")
+        if (t.get("state") != "COMPLETE" or config not in groups or not isinstance(seed, int)
+                or not isinstance(score, (int, float)) or not math.isfinite(score)):
             continue
-        out[cfg_id] = (float(score), {"evals": t.get("evals") or {}, "time_s": t.get("time_s"), "source": str(path)})
+        index = seed - first if grid else t.get("cfg_id", -1) - groups.index(config) * k
+        if not 0 <= index < k:
+            continue
+        out[groups.index(config) * k + index] = (float(score), {"evals": t.get("evals") or {}, "time_s": t.get("time_s"),
+                                                                 "source": str(path)})
     return out
 
 
