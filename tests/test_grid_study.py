@@ -415,6 +415,9 @@ def test_committed_trials_match_by_config_and_seed_when_the_seed_count_grows(tmp
     got = committed_trials(path, {**old, "trials": 3})
     assert sorted(got) == [0, 4] and got[0][0] == 1.5 and got[4][1]["time_s"] == 4.0
     assert sorted(committed_trials(path, {**old, "trials": 1})) == [0]   # fewer seeds: b's seed 1 is not a trial
+    # A row added in front and b's entry changed: a's trial moves to its new place, b's runs again.
+    grown = {**old, "grid": [{"name": "c"}, {"name": "a"}, {"name": "b", "sets": {"lr": 1}}], "objectives": ["c", "a", "b"]}
+    assert sorted(committed_trials(path, grown)) == [2]
     said = []
     assert committed_trials(path, {**old, "kimg": 2.0}, log=said.append) == {} and "kimg: 1.0 -> 2.0" in said[0]
     assert committed_trials(tmp_path / "none.json", old) == {}

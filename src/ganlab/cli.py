@@ -411,6 +411,8 @@ Interrupted? Run the same command again: finished trials are kept (the study liv
 STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that finished.
 --docs-only writes them from the trials finished so far and runs none (a long reproduction
 that is still going, or one stopped part-way); give it the same --seeds, --kimg and --set.
+Study folder gone (a fresh checkout)? The trials the docs' results.json holds as complete are
+carried over and not run again, also with more --seeds or added rows (same --kimg and --set).
 """
 
 

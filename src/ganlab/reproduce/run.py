@@ -121,8 +121,9 @@ def committed_trials(path, definition, log=print):
     """{cfg_id: (score, record)} of the completed trials in a committed results.json written for the
     same definition (see launcher.create_or_resume's `finished`): a reproduction longer than one
     sitting continues from its docs even when its study folder is gone. A grid study may differ in
-    its number of seeds (--seeds): a trial is matched by its config and seed. {} when there is no
-    such file or it was written for another definition."""
+    its number of seeds (--seeds) and its configs (rows added or changed): a trial is matched by its
+    config, which must be the same entry in both, and its seed. {} when there is no such file or it
+    was written for another definition."""
     from ganlab.errors import ConfigError
     from ganlab.study.storage import definition_difference
 
@@ -135,8 +136,9 @@ def committed_trials(path, definition, log=print):
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path} cannot be read as a reproduction's results ({type(exc).__name__}: {exc}); "
                           f"expected the results.json that `ganlab reproduce` writes, or no file") from None
-    grid = bool(definition.get("grid"))
-    differs = definition_difference({**old, "trials": definition["trials"]} if grid else old, definition)
+    grid = bool(definition.get("grid")) and bool(old.get("grid"))
+    same = ("trials", "objectives", "grid") if grid else ()
+    differs = definition_difference({**old, **{key: definition[key] for key in same}}, definition)
     if differs:
         log(f"{path} was written for another definition ({differs}); nothing carried over from it")
         return {}
@@ -147,12 +149,18 @@ def committed_trials(path, definition, log=print):
         if (t.get("state") != "COMPLETE" or config not in groups or not isinstance(seed, int)
                 or not isinstance(score, (int, float)) or not math.isfinite(score)):
             continue
+        if grid and _entry(old, config) != _entry(definition, config):
+            continue  # the row's config changed: its trials run again
         index = seed - first if grid else t.get("cfg_id", -1) - groups.index(config) * k
         if not 0 <= index < k:
             continue
         out[groups.index(config) * k + index] = (float(score), {"evals": t.get("evals") or {}, "time_s": t.get("time_s"),
                                                                  "source": str(path)})
     return out
+
+
+def _entry(definition, name):
+    return next((e for e in definition["grid"] if e.get("name") == name), None)
 
 
 def command_line(name, quick, seeds, workers, kimg=None, sets=None):
