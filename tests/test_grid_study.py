@@ -421,3 +421,15 @@ def test_committed_trials_match_by_config_and_seed_when_the_seed_count_grows(tmp
     said = []
     assert committed_trials(path, {**old, "kimg": 2.0}, log=said.append) == {} and "kimg: 1.0 -> 2.0" in said[0]
     assert committed_trials(tmp_path / "none.json", old) == {}
+
+
+GRID_FILES = sorted((Path(__file__).resolve().parents[1] / "docs" / "reproductions").glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("path", GRID_FILES, ids=[f"{p.parent.name}/{p.name}" for p in GRID_FILES])
+def test_the_committed_grid_files_are_valid_studies(run_cli, tmp_path, path):
+    """The settings searches and longer runs that docs/reproductions cite still resolve, as their
+    `ganlab study run --grid FILE` commands need (every config and seed validated, nothing run)."""
+    r = run_cli("study", "run", "--name", "check", "--grid", path, "--out", tmp_path, "--dry-run")
+    assert r.code == 0, r.err
+    assert not any(tmp_path.iterdir())  # a dry run writes nothing

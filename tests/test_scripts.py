@@ -117,6 +117,25 @@ def check_demo_table(lines, tmp):
     assert 0 < float(ref.group(1)) < 20 and 9 < float(ref.group(2)) <= 10, lines[3]
 
 
+def prepare_stacked_run(tmp, run_cli):
+    """A width-8 Stacked-MNIST run of 0.128 kimg (its digits are noise; the script's arithmetic is what counts)."""
+    res = run_cli("train", "--preset", "stacked-dcgan", "--kimg", "0.128", "--quiet", "--set", "G.width=8",
+                  "--set", "D.width=8", "--set", "data.n=2000", "--set", "cpu_threads=1", "--set", "metrics=[]",
+                  "--out", tmp / "stacked")
+    assert res.code == 0, res.err
+
+
+def check_stacked_channels(lines, tmp):
+    head = re.fullmatch(r".* at 0\.128 kimg, 500 samples: modes (\d+), KL ([\d.]+) \(a uniform histogram drawn 500 "
+                        r"times: ([\d.]+)\)", lines[0])
+    assert head and 1 <= int(head.group(1)) <= 500, lines[0]
+    shares = [[float(v) for v in re.match(r"channel \d: digit shares % ([\d. ]+);", line).group(1).split()]
+              for line in lines[1:4]]
+    assert all(len(s) == 10 and abs(sum(s) - 100) < 0.1 for s in shares), lines
+    parts = re.fullmatch(r"channels ([\d.]+) \+ dependence (-?[\d.]+) = ([\d.]+)", lines[4])
+    assert parts and float(parts.group(2)) >= 0 and abs(float(parts.group(3)) - float(head.group(2))) <= 1e-4, lines[4]
+
+
 TINY = {
     "benchmarks/augment_ablation.py": Tiny(["--out", "{tmp}/abl", "--seeds", "0", "--kimg", "0.128", "--eval-every", "0.128",
                                             "--set", "G.width=8", "--set", "D.width=8", "--set", "metrics=[fid5k_lenet,mnist_score5k]"],
@@ -130,6 +149,8 @@ TINY = {
     "benchmarks/demo_table.py": Tiny(["{tmp}/demo-runs", "--at", "0.128", "0.5", "--reference"], check_demo_table,
                                      prepare=prepare_demo_runs),
     "benchmarks/toy_table.py": Tiny(["{tmp}/toy-runs"], check_toy_table, prepare=prepare_toy_runs),
+    "benchmarks/stacked_channels.py": Tiny(["{tmp}/stacked/00000-stacked-dcgan", "--n", "500"], check_stacked_channels,
+                                           prepare=prepare_stacked_run),
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
     "scripts/train_lenet.py": Tiny(["--epochs", "1", "--limit", "256", "--out", "{tmp}/lenet.safetensors"],

@@ -3,9 +3,10 @@ full-MNIST source, refusals, the per-channel classifier and the modes26k_stacked
 training contracts of the presets (DCGAN, PacDCGAN2, the small-D setting)."""
 
 import json
+import math
 from dataclasses import replace
 
-import math
+import numpy as np
 import pytest
 import torch
 
@@ -149,3 +150,32 @@ def test_a_metric_whose_classifier_cannot_read_the_data_is_refused_before_traini
     stacked = DataConfig(name="stacked-mnist", n=10)
     with pytest.raises(ConfigError, match=r"metrics fid5k_lenet cannot be computed on dataset 'stacked-mnist'"):
         Evaluator(["fid5k_lenet"], load_dataset(stacked), stacked, "cpu")
+
+
+def test_stacked_kl_splits_into_channels_and_their_dependence():
+    """benchmarks/stacked_channels.py: KL(joint || U_1000) = sum_k KL(channel_k || U_10) + total correlation,
+    on histograms whose three terms are known by hand."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_channels.py"
+    spec = importlib.util.spec_from_file_location("stacked_channels", path)
+    sc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sc)
+
+    def terms(digits):
+        joint, channels = sc.decompose(np.asarray(digits))
+        dependence = sum(sc.entropy(c) for c in channels) - sc.entropy(joint)
+        return sc.kl_to_uniform(joint), [sc.kl_to_uniform(c) for c in channels], dependence
+
+    every = [(a, b, c) for a in range(10) for b in range(10) for c in range(10)]  # each mode once
+    kl, channels, dep = terms(every)
+    assert kl == pytest.approx(0, abs=1e-12) and channels == pytest.approx([0, 0, 0], abs=1e-12) and dep == pytest.approx(0, abs=1e-12)
+    two = [t for t in every if t[0] < 2]  # channel 0 only 0 or 1, independent of the others: 200 modes
+    kl, channels, dep = terms(two)
+    assert kl == pytest.approx(math.log(5)) and channels == pytest.approx([math.log(5), 0, 0], abs=1e-12)
+    assert dep == pytest.approx(0, abs=1e-12)
+    tied = [(d, d, d) for d in range(10)]  # uniform channels, all three equal: 10 modes
+    kl, channels, dep = terms(tied)
+    assert kl == pytest.approx(math.log(100)) and channels == pytest.approx([0, 0, 0], abs=1e-12)
+    assert dep == pytest.approx(2 * math.log(10))
