@@ -152,30 +152,44 @@ def test_a_metric_whose_classifier_cannot_read_the_data_is_refused_before_traini
         Evaluator(["fid5k_lenet"], load_dataset(stacked), stacked, "cpu")
 
 
-def test_stacked_kl_splits_into_channels_and_their_dependence():
-    """benchmarks/stacked_channels.py: KL(joint || U_1000) = sum_k KL(channel_k || U_10) + total correlation,
-    on histograms whose three terms are known by hand."""
+def _stacked_channels_script():
     import importlib.util
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "stacked_channels.py"
     spec = importlib.util.spec_from_file_location("stacked_channels", path)
-    sc = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sc)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path, module
 
-    def terms(digits):
-        joint, channels = sc.decompose(np.asarray(digits))
-        dependence = sum(sc.entropy(c) for c in channels) - sc.entropy(joint)
-        return sc.kl_to_uniform(joint), [sc.kl_to_uniform(c) for c in channels], dependence
 
+def test_stacked_kl_splits_into_channels_and_their_dependence():
+    """benchmarks/stacked_channels.py: KL(joint || U_1000) = sum_k KL(channel_k || U_10) + total correlation,
+    on histograms whose three terms are known by hand."""
+    _, sc = _stacked_channels_script()
     every = [(a, b, c) for a in range(10) for b in range(10) for c in range(10)]  # each mode once
-    kl, channels, dep = terms(every)
-    assert kl == pytest.approx(0, abs=1e-12) and channels == pytest.approx([0, 0, 0], abs=1e-12) and dep == pytest.approx(0, abs=1e-12)
-    two = [t for t in every if t[0] < 2]  # channel 0 only 0 or 1, independent of the others: 200 modes
-    kl, channels, dep = terms(two)
-    assert kl == pytest.approx(math.log(5)) and channels == pytest.approx([math.log(5), 0, 0], abs=1e-12)
-    assert dep == pytest.approx(0, abs=1e-12)
-    tied = [(d, d, d) for d in range(10)]  # uniform channels, all three equal: 10 modes
-    kl, channels, dep = terms(tied)
-    assert kl == pytest.approx(math.log(100)) and channels == pytest.approx([0, 0, 0], abs=1e-12)
-    assert dep == pytest.approx(2 * math.log(10))
+    s = sc.split_kl(every)
+    assert s["kl"] == pytest.approx(0, abs=1e-12) and s["channel_kls"] == pytest.approx([0, 0, 0], abs=1e-12)
+    assert s["dependence"] == pytest.approx(0, abs=1e-12)
+    s = sc.split_kl([t for t in every if t[0] < 2])  # channel 0 only 0 or 1, independent of the others: 200 modes
+    assert s["kl"] == pytest.approx(math.log(5)) and s["channel_kls"] == pytest.approx([math.log(5), 0, 0], abs=1e-12)
+    assert s["dependence"] == pytest.approx(0, abs=1e-12)
+    s = sc.split_kl([(d, d, d) for d in range(10)])  # uniform channels, all three equal: 10 modes
+    assert s["kl"] == pytest.approx(math.log(100)) and s["channel_kls"] == pytest.approx([0, 0, 0], abs=1e-12)
+    assert s["dependence"] == pytest.approx(2 * math.log(10))
+    rng = np.random.default_rng(0)  # any histogram: the three terms add up to the joint's KL
+    s = sc.split_kl(rng.integers(0, 10, (500, 3)) * (rng.random((500, 3)) < 0.7))
+    assert s["kl"] == pytest.approx(sum(s["channel_kls"]) + s["dependence"], abs=1e-12) and s["dependence"] >= 0
+
+
+def test_stacked_channels_refuses_a_missing_run_with_one_sentence(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path, _ = _stacked_channels_script()
+    src = str(path.parents[1] / "src")
+    r = subprocess.run([sys.executable, str(path), str(tmp_path / "nothing")], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 2 and r.stdout == "", (r.returncode, r.stderr)
+    assert r.stderr.startswith("stacked_channels.py: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
