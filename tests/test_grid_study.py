@@ -182,11 +182,16 @@ def test_robustness_write_up(tmp_path, png):
     by_name = {e["name"]: e for e in definition["grid"]}
     assert by_name["7-wgan"]["sets"]["G.width"] == 16 and by_name["3-lsgan"]["objective"] == "lsgan"
     value = lambda g, s: 50.0 if g.endswith("wgan-gp") else 200.0 + s  # noqa: E731
-    lines = rep.sections(_fake_results(definition, definition["objectives"], True, png, value), tmp_path)
-    text = "\n".join(lines)
+    results = _fake_results(definition, definition["objectives"], True, png, value)
+    text = "\n".join(rep.sections(results, tmp_path))
     assert "| (1) DCGAN G and D | 199.5 ± 0.7071 |" in text  # NS's final values 199, 200 over two seeds
-    assert "WGAN-GP in 7 of 7 settings" in text
+    assert "WGAN-GP in 7 of 7 settings; lower than every other objective by a two-sided Welch test" in text
+    assert "in 7 of them (WGAN-GP 7)." in text
+    assert not (tmp_path / "samples.png").exists()  # the text is pure; figures are drawn apart
+    rep.figures(results, tmp_path, None)
     assert (tmp_path / "samples.png").is_file()
+    one = _fake_results(rep.definition(True, 1), definition["objectives"], True, png, value)
+    assert "One seed per cell: no objective can be shown better" in "\n".join(rep.sections(one, tmp_path))
 
 
 @pytest.mark.slow  # tens of seconds: `make test-slow`
@@ -198,6 +203,7 @@ def test_seed_report_write_up_compares_honestly(tmp_path, png):
     assert definition["eval_at"] == [0.1, 0.5, 1.0, 2.0] and definition["sets"]["snapshot_kimg"] == 0.1
     value = lambda g, s: (300.0 if g == "lsgan-mm" else 310.0) + 20 * s  # noqa: E731  overlapping seeds
     results = _fake_results(definition, definition["objectives"], True, png, value)
+    rep.figures(results, tmp_path, None)
     text = "\n".join(rep.sections(results, tmp_path))
     assert "the 95 % intervals overlap: no difference is shown" in text
     assert "| gan | 3 | 330 ± 20 [95 % ± 49.68] |" in text  # epoch 1: values 310, 330, 350
@@ -265,6 +271,7 @@ def test_a_large_report_stays_with_the_study(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "collect", lambda *a: results)
     rep = REPRODUCTIONS.lookup("seed-report")()
     monkeypatch.setattr(rep, "sections", lambda *a: ["## table"])
+    monkeypatch.setattr(rep, "figures", lambda *a: None)
 
     def write_report(folders, path):  # a report of 100 bytes, over the limit
         path.write_text("x" * 100)
@@ -319,7 +326,7 @@ def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_p
     assert "| unrolled10 | ganlab | 1 |" in readme and "| pacgan3 | ganlab | 1 |" in readme
 
 
-def test_pacgan_toy_verdict_names_the_rows_and_columns_beaten():
+def test_pacgan_toy_verdict_is_a_test_per_column_and_the_goal_a_bound():
     from ganlab.reproduce.mode_collapse import PacganToy
     from ganlab.reproduce.run import Results, Trial
 
@@ -329,12 +336,12 @@ def test_pacgan_toy_verdict_names_the_rows_and_columns_beaten():
               for g, rows in finals.items() for s, (m, hq, kl) in enumerate(rows)]
     results = Results(name="pacgan-toy", quick=True, definition={"kimg": 1000.0, "seed": 0, "trials": 2}, trials=trials)
     text = PacganToy().verdict(results, "grid")
-    assert "Best ganlab row on the grid: r1-lr1e-3 (25 modes, 71.0% high quality, reverse KL 0.03)" in text
-    # 25 >= 24.8 and rKL 0.03 <= 0.04 (PacGAN4), but 71 % < 93.6 %: no published row beaten on all three.
-    assert "as good on all three columns as PacGAN Table 1's none of the rows" in text
-    assert ("modes 25 vs 24.8 (at least as many); high quality 71.0% vs 95.7% (lower); reverse KL 0.03 vs 0.04 "
-            "(as low or lower)") in text
-    assert "is not met" in text
+    assert "seeds 0-1 are among the 2 reported here, so this row is not a fresh-seed result" in text
+    # modes 25 ± 0 against PacGAN4's 24.8 ± 0.2 s.e.: Welch p = 0.34 (ties); HQ 71 % far below 93.6 ± 0.6: worse.
+    assert "| PacGAN4 24.8±0.2 / 93.6±0.6 / 0.04±0.01 | tie (p 0.34) | worse (p 0.0" in text
+    assert "| GAN 17.3±0.8 / 94.8±0.7 / 0.70±0.07 | better (p " in text
+    assert "Goal (25 modes, ≥ 95% high quality, reverse KL ≤ 0.03), judged by the one-sided 95% confidence bound" in text
+    assert "not met (high quality, reverse KL short)." in text  # rKL mean 0.03 passes, its bound 0.093 does not
 
 
 def _stacked_results(values):
@@ -356,8 +363,14 @@ def test_pacgan_stacked_write_up_states_both_tables_and_the_best_row(tmp_path):
     assert "| PacDCGAN2 | PacGAN Table 2 | - | 1000.0±0.00 | 0.06±0.003 | - |" in text
     assert "| PacDCGAN4 | PacGAN Table 3 | - | 667.4±29.00 | 1.81±0.15 | - |" in text
     assert "| unrolled5 | ganlab | 0 | - | - | - |" in text
-    assert lines[-2] == ("Best ganlab row: d4-pacdcgan2 (994 modes, KL 0.06). The goal (≥ 990 modes, KL ≤ 0.1) "
-                         "is met at 100 kimg.")
+    # The means pass the goal, the one-sided 95 % bounds over two seeds do not: not met.
+    assert lines[-2] == ("Best ganlab row by its means: d4-pacdcgan2 (994 modes, KL 0.06). The goal (≥ 990 modes, "
+                         "KL ≤ 0.1), judged by the one-sided 95 % confidence bounds of the means, is not met at 100 kimg "
+                         "(modes ≥ 987.7, KL ≤ 0.123).")
+    close = _stacked_results({"d4-pacdcgan2": [(995, 0.05), (996, 0.06), (997, 0.05), (996, 0.06)]})
+    assert "is met at 100 kimg" in "\n".join(PacganStacked().sections(close, tmp_path))
+    one = _stacked_results({"d4-pacdcgan2": [(995, 0.05)]})
+    assert "not decided at 100 kimg: one seed cannot bound a mean" in "\n".join(PacganStacked().sections(one, tmp_path))
 
 
 @pytest.mark.slow
@@ -380,6 +393,7 @@ def test_latent_dim_sweep_definition_and_verdict(tmp_path):
                     evals={"fid5k_lenet": {100.0: f + (s - 1)}, "mnist_score5k": {100.0: 9 - f / 100}})
               for z, f in fids.items() for s in range(3)]
     results = Results(name="latent-dim", quick=True, definition={**d, "seed": 0}, trials=trials)
+    LatentDim().figures(results, tmp_path, None)
     text = "\n".join(LatentDim().sections(results, tmp_path))
     # three seeds of spread 1: 95 % half-width t(0.975, 2) / sqrt(3) = 2.48; best z12 139 -> z6 (141) reaches it, z4 not
     assert "Lowest mean final fid5k_lenet: z = 12" in text

@@ -413,11 +413,16 @@ STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that fi
 that is still going, or one stopped part-way); give it the same --seeds, --kimg and --set.
 Study folder gone (a fresh checkout)? The trials the docs' results.json holds as complete are
 carried over and not run again, also with more --seeds or added rows (same --kimg and --set).
+
+\b
+Every page with results is generated from committed results files:
+  ganlab reproduce --check    # regenerate every page in memory; exit 1 naming the first page that differs
+  ganlab reproduce --update   # rewrite every generated page and marked block from the committed data
 """
 
 
 @cli.command(help=REPRODUCE_HELP)
-@click.argument("name", metavar="NAME")
+@click.argument("name", metavar="NAME", required=False)
 @click.option("--quick", is_flag=True, help="The short variant (minutes to an hour on a CPU), written to NAME/quick/.")
 @click.option("--seeds", type=click.IntRange(min=1), help="Seeds per config (default: the reproduction's).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
@@ -430,10 +435,22 @@ carried over and not run again, also with more --seeds or added rows (same --kim
               help="Every run this long instead (eval points and snapshots scaled with it).")
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key in every run (repeatable).")
 @click.option("--docs-only", is_flag=True, help="Write the docs from the trials finished so far; run none.")
-def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, docs_only):
+@click.option("--check", is_flag=True, help="Regenerate every generated page from the committed data and compare; "
+              "exit 1 at a difference (no NAME).")
+@click.option("--update", is_flag=True, help="Rewrite every generated page from the committed data (no NAME).")
+@click.option("--root", default=".", show_default=True, type=click.Path(file_okay=False, exists=True),
+              help="With --check / --update: the repository root (README.md and docs/).")
+def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, docs_only, check, update, root):
     from ganlab.reproduce import REPRODUCTIONS
     from ganlab.reproduce.run import reproduce as run
 
+    if check or update:
+        if name is not None or (check and update):
+            raise click.UsageError("--check and --update take no NAME and not each other")
+        _pages(root, check)
+        return
+    if name is None:
+        raise click.UsageError("missing NAME (one of: " + ", ".join(REPRODUCTIONS) + "), or --check / --update")
     REPRODUCTIONS.lookup(name)
     overrides = {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in parse_overrides(sets).items()}
     try:
@@ -443,6 +460,25 @@ def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, do
         click.echo("\nganlab: interrupted; finished trials are kept: run the same command again to continue", err=True)
         sys.exit(130)
     click.echo(f"wrote {path}")
+
+
+def _pages(root, check):
+    """`reproduce --check` / `--update`: every generated page against (or from) the committed data."""
+    from ganlab.reproduce import pages
+
+    if not check:
+        changed = pages.update(root)
+        click.echo(f"rewrote {len(changed)} page(s)" + "".join(f"\n  {p}" for p in changed))
+        return
+    differences = pages.check(root)
+    for page, line, expected, found in differences:
+        click.echo(f"{page}:{line}: differs from what its committed data generates: expected {expected!r}, "
+                   f"found {found!r}", err=True)
+    if differences:
+        click.echo(f"ganlab: {len(differences)} generated page(s) differ; `ganlab reproduce --update` rewrites them "
+                   f"from the committed data", err=True)
+        sys.exit(1)
+    click.echo(f"{len(pages.generated(root))} generated page(s) agree with their committed data")
 
 
 def _usage_line(exc):

@@ -12,7 +12,8 @@ A reproduction is registered with its study definition and the sections of its w
     @REPRODUCTIONS.register("name", "what it reproduces")
     class Name(Reproduction):
         def definition(self, quick, seeds): ...        # a grid or random study definition
-        def sections(self, results, folder, study): ...  # markdown lines; figures saved in folder
+        def sections(self, results, folder): ...      # markdown lines, from results alone
+        def figures(self, results, folder, study): ...  # figures saved in folder (optional)
 """
 
 from ganlab.utils.registry import Registry
@@ -49,10 +50,15 @@ class Reproduction:
                 sets["snapshot_kimg"] = sets["snapshot_kimg"] * scale
         return kimg, list(eval_at), eval_every, {**sets, **self.sets}
 
-    def sections(self, results, folder, study):
+    def sections(self, results, folder, study=None):
         """Markdown lines after the standard header (tables, published numbers, figures, conclusion);
-        every registered reproduction gives its own."""
+        every registered reproduction gives its own. Pure: computed from `results` (and files committed
+        in `folder`) alone, so that `ganlab reproduce --check` regenerates the same text."""
         raise NotImplementedError(f"{type(self).__name__} writes no sections")
+
+    def figures(self, results, folder, study):
+        """Draw what the page shows from the trials' run directories (sample grids) or the study, into
+        `folder`; called before `sections` when the study is at hand, never by the check."""
 
 
 def _register_all():

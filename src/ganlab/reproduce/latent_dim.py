@@ -65,16 +65,20 @@ class LatentDim(Reproduction):
                                 ("mnist_score5k", "mnist_score5k (higher is better, at most 10)")):
             lines += [f"### {caption}", ""] + metric_table(results, metric, points, groups=names) + [""]
         lines += [reference_line(), ""]
-        lines += self._figure(results, folder, names)
+        lines += ["## Figures", "", "Final quality against z_dim (grey dots: single seeds):", "",
+                  "![quality vs z_dim](quality-vs-zdim.png)", "",
+                  f"Samples at the end (seed {results.definition['seed']}, the run's fixed z):", "",
+                  "![samples](samples.png)", ""]
         lines += self._reading(results, names)
         return lines
 
-    def _figure(self, results, folder, names):
+    def figures(self, results, folder, study):
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        names = [f"z{z}" for z in Z_DIMS]
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
         for ax, (metric, label) in zip(axes, (("fid5k_lenet", "fid5k_lenet (lower is better)"),
                                               ("mnist_score5k", "mnist_score5k (higher is better)"))):
@@ -103,9 +107,6 @@ class LatentDim(Reproduction):
         shown = [n for n in names if n in ("z1", "z2", "z4", "z6", "z12", "z100")]
         sample_figure([[nearest_grid(first(n), kimg) if first(n) else None for n in shown]], folder / "samples.png",
                       shown, [f"{kimg:g} kimg"])
-        return ["## Figures", "", "Final quality against z_dim (grey dots: single seeds):", "",
-                "![quality vs z_dim](quality-vs-zdim.png)", "",
-                f"Samples at the end (seed {results.definition['seed']}, the run's fixed z):", "", "![samples](samples.png)", ""]
 
     def _reading(self, results, names):
         means, spreads = {}, {}

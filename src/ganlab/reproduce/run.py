@@ -1,5 +1,6 @@
 """Run a reproduction's study and write its docs folder (see ganlab.reproduce)."""
 
+import functools
 import json
 import math
 import os
@@ -34,6 +35,8 @@ class Results:
     quick: bool
     definition: dict
     trials: list
+    folder: Path = None         # the docs folder the page is written to (committed files are read from it)
+    meta: dict = field(default_factory=dict)  # results.json's record of how the trials were run (see page_header)
 
     def of(self, group, complete=True):
         return [t for t in self.trials if t.group == group and (t.state == "COMPLETE" or not complete)]
@@ -64,6 +67,26 @@ def at_point(series, kimg):
     point falls inside a training step, and is evaluated at that step's end), or None."""
     after = [k for k in series if k >= kimg - 1e-9]
     return series[min(after)] if after else None
+
+
+def results_from_file(path, name, quick):
+    """The Results a committed results.json holds (no run directories: no sample grids); the page it
+    backs is generated from it alone (see render_page)."""
+    from ganlab.errors import ConfigError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        trials = [Trial(t["cfg_id"], t["config"], t["seed"], t["state"], None, value=t.get("score"),
+                        evals={m: {float(k): v for k, v in series.items()} for m, series in (t.get("evals") or {}).items()},
+                        time_s=t.get("time_s"), error=t.get("error"), carried=bool(t.get("carried")))
+                  for t in data["trials"]]
+        definition = data["definition"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path} cannot be read as a reproduction's results ({type(exc).__name__}: {exc}); "
+                          f"expected the results.json that `ganlab reproduce` writes") from None
+    meta = {k: v for k, v in data.items() if k not in ("trials", "definition")}
+    return Results(name, quick, definition, trials, folder=path.parent, meta=meta)
 
 
 def study_name(name, quick):
@@ -204,56 +227,139 @@ def reproduce(name, quick=False, seeds=None, workers=1, out="docs/reproductions"
 REPORT_LIMIT = 2e6  # bytes: a larger report stays in the study folder, out of the committed docs
 
 
+def provenance(workers):
+    """How this invocation ran: ganlab's version and commit, torch, threads, cores."""
+    import platform
+    import subprocess
+
+    import torch
+
+    from ganlab.study.storage import ganlab_version
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                                cwd=Path(__file__).parent).stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10, cwd=Path(__file__).parent).stdout.strip()
+        commit = commit and commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"ganlab": ganlab_version(), "commit": commit, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cores": os.cpu_count(), "workers": workers, "python": platform.python_version()}
+
+
 def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out):
+    """Collect the study's trials, draw the figures, write report.html, results.json and the page
+    generated from results.json (render_page: the same text `ganlab reproduce --check` regenerates)."""
     from ganlab.report.html import write_report
 
     results = collect(study, definition, folder, name, quick)
     docs = docs_folder(out, name, quick)
     docs.mkdir(parents=True, exist_ok=True)
+    results.folder = docs
+    rep.figures(results, docs, study)
+    report = write_report([folder], docs / "report.html")
+    size = report.stat().st_size
+    if size > REPORT_LIMIT:  # too large for the docs: it stays with the study
+        os.replace(report, folder / "report.html")
+    done = [t for t in results.trials if t.state == "COMPLETE"]
+    results.meta = {"command": command_line(name, quick, seeds, max(workers, 1), rep.kimg, rep.sets),
+                    "wall_s": round(wall, 1), "train_s": round(sum(t.time_s or 0 for t in done), 1),
+                    "docs_only": workers == 0, "study_folder": str(folder),
+                    "report": {"bytes": size, "in_docs": size <= REPORT_LIMIT},
+                    "provenance": provenance(max(workers, 1))}
+    data = {**results.meta, "definition": definition, "trials": trial_records(results.trials)}
+    write_atomic(docs / "results.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+    readme = docs / "README.md"
+    write_atomic(readme, render_page(rep, results_from_file(docs / "results.json", name, quick)))
+    return readme
+
+
+def trial_records(trials):
+    """The trials as a results file holds them."""
+    return [{"cfg_id": t.cfg_id, "config": t.group, "seed": t.seed, "state": t.state, "score": t.value,
+             "time_s": t.time_s, "evals": {m: {f"{k:g}": v for k, v in s.items()} for m, s in t.evals.items()},
+             "error": t.error, **({"carried": True} if t.carried else {})} for t in trials]
+
+
+def study_results(study, definition, folder, name, command=None):
+    """A results file's contents for any study (`ganlab study export`): its trials as they stand."""
+    results = collect(study, definition, folder, name, False)
+    done = [t for t in results.trials if t.state == "COMPLETE"]
+    return {"command": command, "study": name, "study_folder": str(folder),
+            "train_s": round(sum(t.time_s or 0 for t in done), 1), "provenance": provenance(None),
+            "recipes": {g: recipe_hash(definition, g) for g in definition["objectives"]},
+            "definition": definition, "trials": trial_records(results.trials)}
+
+
+def recipe_hash(definition, group):
+    """12 hex digits naming the resolved config a group's trials train with, seed aside: the same
+    recipe gives the same hash, any change of preset, --set or schedule another."""
+    import hashlib
+
+    from ganlab.config import make_config
+    from ganlab.rundir import config_to_dict
+    from ganlab.study.worker import trial_overrides
+
+    cfg = config_to_dict(make_config(trial_overrides(definition, group, {"seed": 0})))
+    cfg.pop("description", None)
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def write_atomic(path, text):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def page_header(rep, results):
+    """The page's first lines: what is reproduced, the command, the trials and the time they took."""
+    meta, name, quick = results.meta, results.name, results.quick
     done = [t for t in results.trials if t.state == "COMPLETE"]
     carried = sum(t.carried for t in done)
     train_s = sum(t.time_s or 0 for t in done)
     ran_s = sum(t.time_s or 0 for t in done if not t.carried)
-    cmd = command_line(name, quick, seeds, max(workers, 1), rep.kimg, rep.sets)
-    lines = [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
-             f"Reproduces: {rep.source}", "",
-             f"Command: `{cmd}` (the study `{study_name(name, quick)}` under `studies/`; run it again to continue "
-             f"an interrupted one).", "",
-             f"Trials: {len(done)} of {len(results.trials)} complete"
-             + (f", {len(results.trials) - len(done)} not (see `ganlab study status {study_name(name, quick)}`)"
-                if len(done) < len(results.trials) else "")
-             + (f"; {carried} of them carried over from the committed results.json of an earlier run (their "
-                f"curves and samples are not in the report)" if carried else "")
-             + f". Training time of the completed trials: {train_s / 60:.1f} min in total; "
-             + ("these docs were written from the trials finished so far (`--docs-only`)." if workers == 0 else
-                f"this invocation took {wall / 60:.1f} min of wall time with {workers} worker(s) on "
-                f"{os.cpu_count()} CPU core(s)"
-                + (" (it found trials already finished)" if wall < 0.5 * ran_s / max(1, workers) else "") + "."),
-             ""]
-    lines += rep.sections(results, docs, study)
-    report = write_report([folder], docs / "report.html")
-    size = report.stat().st_size
-    if size <= REPORT_LIMIT:
-        lines += ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
-                      f"{folder}`; {size / 1e6:.1f} MB, self-contained)."]
-    else:  # too large for the docs: it stays with the study
-        os.replace(report, folder / "report.html")
-        lines += ["", f"Every trial's curves and samples: `ganlab report {folder}` writes them ({folder / 'report.html'}, "
-                      f"{size / 1e6:.1f} MB, self-contained; not in the docs above {REPORT_LIMIT / 1e6:g} MB)."]
-    readme = docs / "README.md"
-    tmp = docs / ".README.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, readme)
-    (docs / "results.json").write_text(json.dumps(
-        {"command": cmd, "wall_s": round(wall, 1), "train_s": round(train_s, 1), "definition": definition,
-         "trials": [{"cfg_id": t.cfg_id, "config": t.group, "seed": t.seed, "state": t.state, "score": t.value,
-                     "time_s": t.time_s, "evals": {m: {f"{k:g}": v for k, v in s.items()} for m, s in t.evals.items()},
-                     "error": t.error} for t in results.trials]}, indent=1, sort_keys=True) + "\n")
-    return readme
+    wall, workers = meta.get("wall_s", 0.0), meta.get("provenance", {}).get("workers", 1)
+    cores = meta.get("provenance", {}).get("cores")
+    return [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
+            f"Reproduces: {rep.source}", "",
+            f"Command: `{meta.get('command')}` (the study `{study_name(name, quick)}` under `studies/`; run it again to "
+            f"continue an interrupted one).", "",
+            f"Trials: {len(done)} of {len(results.trials)} complete"
+            + (f", {len(results.trials) - len(done)} not (see `ganlab study status {study_name(name, quick)}`)"
+               if len(done) < len(results.trials) else "")
+            + (f"; {carried} of them carried over from the committed results.json of an earlier run (their "
+               f"curves and samples are not in the report)" if carried else "")
+            + f". Training time of the completed trials: {train_s / 60:.1f} min in total; "
+            + ("these docs were written from the trials finished so far (`--docs-only`)." if meta.get("docs_only") else
+               f"this invocation took {wall / 60:.1f} min of wall time with {workers} worker(s) on "
+               f"{cores} CPU core(s)"
+               + (" (it found trials already finished)" if wall < 0.5 * ran_s / max(1, workers) else "") + "."),
+            ""]
+
+
+def page_footer(results):
+    report = results.meta.get("report")
+    if not report:
+        return []
+    folder = results.meta.get("study_folder")
+    size = report["bytes"]
+    if report["in_docs"]:
+        return ["", f"Every trial's curves and samples: [report.html](report.html) (written by `ganlab report "
+                    f"{folder}`; {size / 1e6:.1f} MB, self-contained)."]
+    return ["", f"Every trial's curves and samples: `ganlab report {folder}` writes them ({folder}/report.html, "
+                f"{size / 1e6:.1f} MB, self-contained; not in the docs above {REPORT_LIMIT / 1e6:g} MB)."]
+
+
+def render_page(rep, results):
+    """The page (README.md text) of a reproduction, from its results alone: header, the
+    reproduction's sections, footer. Pure: the same results give the same text."""
+    return "\n".join(page_header(rep, results) + rep.sections(results, results.folder) + page_footer(results)) + "\n"
 
 
 # --- Helpers for the write-ups ----------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4)
 def real_reference(data="mnist5k", splits=3):
     """The real data's own numbers under the LeNet protocols: (MNIST score of all its images in a
     seeded random order, 10 splits; [FID between two random halves, one per split seed]; digit

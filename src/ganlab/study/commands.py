@@ -250,3 +250,34 @@ def study_report(name, storage, out, report_dir):
     study_obj, definition = load_study(name, url, folder)
     path = write_report(study_obj, definition, Path(report_dir or folder / "report"))
     click.echo(f"wrote {path} and its figures")
+
+
+@study.command(name="export")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--command", "command", metavar="TEXT", help="The command that ran the study, recorded in FILE.")
+@click.option("--storage", metavar="URL", help=STORAGE_HELP)
+@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+def study_export(name, file, command, storage, out):
+    """Write the study's trials as a results file (JSON): per trial its config, seed, state, score,
+    training time and every logged metric at every evaluation point, with the definition and how it
+    ran (ganlab's version and commit, torch, threads, cores). Commit it beside the page it backs:
+    pages are generated from such files (`ganlab reproduce --check`). Trials still running are
+    written as they stand; run it again as more finish.
+
+    \b
+    Examples:
+      ganlab study export toy-frozen-ring docs/reproductions/pacgan-toy/frozen/ring.json
+    """
+    import json
+
+    from ganlab.reproduce.run import study_results, write_atomic
+    from ganlab.study.storage import load_study
+
+    folder, url = _location(name, storage, out)
+    study_obj, definition = load_study(name, url, folder)
+    data = study_results(study_obj, definition, folder, name, command)
+    Path(file).parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(Path(file), json.dumps(data, indent=1, sort_keys=True) + "\n")
+    done = sum(t["state"] == "COMPLETE" for t in data["trials"])
+    click.echo(f"wrote {file}: {done} of {len(data['trials'])} trials complete")

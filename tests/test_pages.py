@@ -1,0 +1,111 @@
+"""Generated pages: every committed page with results regenerates exactly from its committed data, a
+number changed by hand fails the check, and the check writes nothing."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def copy_of_pages(tmp_path_factory):
+    """README.md and docs/ copied into a temporary root (the tests edit the copy, never the repository)."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copy(ROOT / "README.md", root / "README.md")
+    shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("*.png", "*.html"))
+    return root
+
+
+def _digest(root):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def test_committed_pages_agree_with_their_data_and_the_check_writes_nothing(run_cli):
+    before = _digest(ROOT / "docs")
+    r = run_cli("reproduce", "--check", "--root", ROOT)
+    assert r.code == 0, r.err
+    assert "generated page(s) agree with their committed data" in r.out
+    assert _digest(ROOT / "docs") == before
+
+
+def test_every_reproduction_page_has_its_results_file():
+    for readme in (ROOT / "docs" / "reproductions").rglob("README.md"):
+        assert (readme.parent / "results.json").is_file() or "<!-- generated: " in readme.read_text(), readme
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+    return text
+
+
+@pytest.mark.parametrize("page,old,new", [
+    ("docs/reproductions/lucic-mnist5k/README.md", "| wgan | 443.9 | 5 |", "| wgan | 443.8 | 5 |"),
+    ("docs/reproductions/pacgan-toy/quick/README.md", "Of 15 column comparisons", "Of 16 column comparisons"),
+    ("docs/reproductions/pacgan-toy/frozen/README.md", "| 100 | 8 |", "| 100 | 7 |"),
+])
+def test_a_number_changed_by_hand_fails_the_check(copy_of_pages, run_cli, page, old, new):
+    path = copy_of_pages / page
+    original = _edit(path, old, new)
+    try:
+        r = run_cli("reproduce", "--check", "--root", copy_of_pages)
+        assert r.code == 1
+        first = r.err.strip().splitlines()[0]
+        assert first.startswith(f"{page}:") and "differs from what its committed data generates" in first, r.err
+        changed = new.split(" | ")[1] if "|" in new else new
+        assert changed in first.split(", found ", 1)[1], first
+        # --update rewrites the page from the data, and the check passes again.
+        r = run_cli("reproduce", "--update", "--root", copy_of_pages)
+        assert r.code == 0 and page in r.out, r.out
+        assert path.read_text() == original
+        assert run_cli("reproduce", "--check", "--root", copy_of_pages).code == 0
+    finally:
+        path.write_text(original)
+
+
+def test_a_changed_result_changes_the_page(copy_of_pages, run_cli):
+    """The data decides the page: an edited results file fails the check until the page is regenerated."""
+    path = copy_of_pages / "docs/reproductions/pacgan-toy/frozen/ring.json"
+    original = path.read_text()
+    data = json.loads(original)
+    done = next(t for t in data["trials"] if t["state"] == "COMPLETE")
+    last = max(done["evals"]["modes"], key=float)
+    done["evals"]["modes"][last] = 3.0
+    path.write_text(json.dumps(data))
+    try:
+        r = run_cli("reproduce", "--check", "--root", copy_of_pages)
+        assert r.code == 1 and "docs/reproductions/pacgan-toy/frozen/README.md:" in r.err, r.err
+    finally:
+        path.write_text(original)
+
+
+def test_marked_blocks_refuse_unknown_names_and_missing_ends(tmp_path, run_cli):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("# x\n<!-- generated: nope -->\n<!-- end generated: nope -->\n")
+    r = run_cli("reproduce", "--check", "--root", tmp_path)
+    assert r.code == 2 and "README.md: unknown generated block 'nope'" in r.err and len(r.err.strip().splitlines()) == 1
+    (tmp_path / "README.md").write_text("# x\n<!-- generated: pacgan-toy-frozen -->\n")
+    r = run_cli("reproduce", "--check", "--root", tmp_path)
+    assert r.code == 2 and "has no end marker" in r.err, r.err
+
+
+def test_check_and_update_take_no_name(run_cli):
+    r = run_cli("reproduce", "pacgan-toy", "--check")
+    assert r.code == 2 and "take no NAME" in r.err
+    r = run_cli("reproduce")
+    assert r.code == 2 and "missing NAME" in r.err
+
+
+def test_first_difference_names_the_line():
+    from ganlab.reproduce.pages import first_difference
+
+    assert first_difference("a\nb\nc", "a\nb\nc") is None
+    assert first_difference("a\nb\nc", "a\nB\nc") == (2, "b", "B")
+    assert first_difference("a\nb", "a") == (2, "b", "<end of page>")
+    long = "x" * 100
+    assert first_difference(long + "1" + long, long + "2" + long, context=3) == (1, "…xxx1xx…", "…xxx2xx…")
