@@ -13,6 +13,7 @@ A reproduction is registered with its study definition and the sections of its w
     class Name(Reproduction):
         def definition(self, quick, seeds): ...        # a grid or random study definition
         def sections(self, results, folder): ...      # markdown lines, from results alone
+        def summary(self, results): ...               # one computed sentence (optional)
         def figures(self, results, folder, study): ...  # figures saved in folder (optional)
 """
 
@@ -55,6 +56,10 @@ class Reproduction:
         every registered reproduction gives its own. Pure: computed from `results` (and files committed
         in `folder`) alone, so that `ganlab reproduce --check` regenerates the same text."""
         raise NotImplementedError(f"{type(self).__name__} writes no sections")
+
+    def summary(self, results):
+        """One sentence: the page's computed outcome (for the README's table of reproductions)."""
+        return ""
 
     def figures(self, results, folder, study):
         """Draw what the page shows from the trials' run directories (sample grids) or the study, into

@@ -76,7 +76,8 @@ def pacgan_toy_frozen(root):
             continue
         lines += ["| seed | modes | high quality % | reverse KL | wall time, s |", "|---|---|---|---|---|"]
         for seed, last, time_s in rows:
-            lines.append(f"| {seed} | {last['modes']:g} | {100 * last['hq']:.1f} | {last['rkl']:.2g} | {time_s:.0f} |")
+            rkl = "-" if last.get("rkl") is None else f"{last['rkl']:.2g}"
+            lines.append(f"| {seed} | {last['modes']:g} | {100 * last['hq']:.1f} | {rkl} | {time_s:.0f} |")
         finals = {m: [last.get(m) for _, last, _ in rows] for m in ("modes", "hq", "rkl")}
         lines.append(f"| mean ± s.e. | {_mean_se(finals['modes'])} | {_mean_se(finals['hq'], scale=100)} | "
                      f"{_mean_se(finals['rkl'], digits=2)} | {sum(t for _, _, t in rows) / len(rows):.0f} |")
@@ -92,4 +93,73 @@ def pacgan_toy_frozen(root):
                   "| G 4×400 ReLU + BatchNorm, D 3 maxout layers (200 units × 5 pieces) |",
                   "| optimiser, batch | Adam(1e-3, 0.5, 0.9) decayed linearly to 0, batch 256 | Adam(1e-4, 0.8), batch "
                   "100 (packed) examples |", ""]
+    return lines
+
+
+@BLOCKS.register("reproductions", "every reproduction page: trials, length, training time and its computed outcome")
+def reproductions(root):
+    from ganlab.reproduce import REPRODUCTIONS
+    from ganlab.reproduce.run import docs_folder, results_from_file
+
+    lines = ["| reproduction | page | trials complete | seeds | kimg per run | training, CPU-min | outcome (computed) |",
+             "|---|---|---|---|---|---|---|"]
+    for name in REPRODUCTIONS:
+        for quick in (False, True):
+            folder = docs_folder(Path(root) / "docs" / "reproductions", name, quick)
+            if not (folder / "results.json").is_file():
+                continue
+            results = results_from_file(folder / "results.json", name, quick)
+            d = results.definition
+            done = [t for t in results.trials if t.state == "COMPLETE"]
+            rel = folder.relative_to(root)
+            seeds = f"{d['trials']} (settings)" if not d.get("grid") else f"{d['seed']}-{d['seed'] + d['trials'] - 1}"
+            lines.append(f"| `{name}`{' --quick' if quick else ''} | [{rel}]({rel}/README.md) | {len(done)} of "
+                         f"{len(results.trials)} | {seeds} | {d['kimg']:g} | {sum(t.time_s or 0 for t in done) / 60:.0f} | "
+                         f"{REPRODUCTIONS.lookup(name)().summary(results) or '-'} |")
+    return lines
+
+
+def _value(v):
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+@BLOCKS.register("theory", "every theory experiment's committed result: its checks, measured against expected")
+def theory(root):
+    lines = ["| experiment | claim | checks: measured (expected) | all within tolerance |", "|---|---|---|---|"]
+    for path in sorted((Path(root) / "docs" / "theory").glob("*/result.json")):
+        data = json.loads(path.read_text())
+        checks = "; ".join(f"{k} {_value(c['value'])} ({c['expected'] if isinstance(c['expected'], str) else _value(c['expected'])})"
+                           for k, c in data["checks"].items())
+        rel = path.parent.relative_to(root)
+        lines.append(f"| [`{data['experiment']}`]({rel}/) | {data['claim']} | {checks} | "
+                     f"{'yes' if data['ok'] else 'NO'} |")
+    for path in sorted((Path(root) / "docs" / "theory").glob("*/*/result.json")):
+        data = json.loads(path.read_text())
+        rel = path.parent.relative_to(root)
+        checks = "; ".join(f"{k} {_value(c['value'])} ({c['expected'] if isinstance(c['expected'], str) else _value(c['expected'])})"
+                           for k, c in data["checks"].items())
+        lines.append(f"| [`{data['experiment']}`, {path.parent.name}]({rel}/) ({'quick' if data['quick'] else 'full length'}) | {data['claim']} | {checks} | {'yes' if data['ok'] else 'NO'} |")
+    return lines
+
+
+@BLOCKS.register("toy-presets", "the four toy presets on seeds 0-4: modes, high quality, reverse KL per seed")
+def toy_presets(root):
+    rel = Path("docs/results/toy-presets/results.json")
+    data = _read(root, rel)
+    if data is None:
+        return [f"No results file yet ({rel}): the study has not been exported."]
+    rows = _finals(data)
+    lines = ["| preset | seeds complete | modes | high quality % | reverse KL | per-seed modes | wall time per run, s |",
+             "|---|---|---|---|---|---|---|"]
+    for config in data["definition"]["objectives"]:
+        runs = sorted(rows.get(config, []))
+        if not runs:
+            lines.append(f"| `{config}` | 0 | - | - | - | - | - |")
+            continue
+        finals = {m: [last.get(m) for _, last, _ in runs] for m in ("modes", "hq", "rkl")}
+        lines.append(f"| `{config}` | {len(runs)} of {data['definition']['trials']} | {_mean_se(finals['modes'])} | "
+                     f"{_mean_se(finals['hq'], scale=100)} | {_mean_se(finals['rkl'], digits=2)} | "
+                     f"{', '.join(f'{m:g}' for m in finals['modes'])} | {sum(t for _, _, t in runs) / len(runs):.0f} |")
+    lines += ["", f"Mean ± standard error over the seeds complete, at the end of training; a reverse KL is over the "
+                  f"seeds with high-quality samples. Command: `{data.get('command')}`."]
     return lines

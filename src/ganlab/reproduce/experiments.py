@@ -17,25 +17,21 @@ SHOWN = [("fid5k_lenet", "fid5k_lenet (lower is better)"),
 
 
 def _sentence_compare(results, a, b, metric, lower=True):
-    """An honest sentence comparing config a with config b on the final metric over seeds."""
-    ma, sa, na, ca = mean_spread(results.finals(a, metric))
-    mb, sb, nb, cb = mean_spread(results.finals(b, metric))
-    if ma is None or mb is None:
+    """One sentence comparing config a with config b on the final metric over seeds, by a two-sided
+    Welch test at LEVEL (no test with one seed each)."""
+    fa, fb = results.finals(a, metric), results.finals(b, metric)
+    ma, _, na = summary(fa)
+    mb, _, nb = summary(fb)
+    if not na or not nb:
         return f"{a} or {b} has no completed trial: no comparison."
-    better = (ma < mb) if lower else (ma > mb)
-    lead = f"final {metric}: {a} {format_spread(results.finals(a, metric))} vs {b} {format_spread(results.finals(b, metric))}"
+    lead = f"final {metric}: {a} {format_spread(fa)} vs {b} {format_spread(fb)}"
     if min(na, nb) < 2:
-        return (f"{lead}. With one seed each, {a if better else b} is ahead, but one seed cannot separate them "
-                f"(seed-to-seed spread of a single config is often larger than such a gap); run --seeds 3.")
-    if ca is not None and cb is not None:
-        separate = (ma + ca < mb - cb) or (mb + cb < ma - ca)
-        verdict = (f"{a if better else b} is better and the 95 % intervals do not overlap" if separate else
-                   "the 95 % intervals overlap: no difference is shown at this number of seeds")
-    else:
-        separate = abs(ma - mb) > (sa or 0) + (sb or 0)
-        verdict = (f"{a if better else b} is ahead by more than the sum of the two standard deviations" if separate else
-                   "the gap is within the seed-to-seed spread: no difference is shown")
-    return f"{lead}: {verdict}."
+        return (f"{lead}. With one seed each no test is possible: the gap ({ma - mb:+.4g}) is not shown to be a "
+                f"difference; run --seeds 3.")
+    word, p = verdict(fa, summary(fb), higher_is_better=not lower)
+    if word == "tie":
+        return f"{lead}: no difference shown (two-sided Welch test, p = {p:.2g} ≥ {LEVEL:g}, {na} and {nb} seeds)."
+    return f"{lead}: {a} is {word} than {b} (two-sided Welch test, p = {p:.2g} < {LEVEL:g}, {na} and {nb} seeds)."
 
 
 # --- Seed 000: the seed report's five models --------------------------------------------------------
@@ -93,6 +89,9 @@ class SeedReport(Reproduction):
                   "times a constant (above), so under Adam, which normalises the gradient's scale, no gain is expected "
                   "from it there; what the training runs show is in the two sentences above."]
         return lines
+
+    def summary(self, results):
+        return _sentence_compare(results, "lsgan-mm", "lsgan", "fid5k_lenet")
 
     def figures(self, results, folder, study):
         from ganlab.theory import run_experiment
@@ -214,6 +213,15 @@ class Robustness(Reproduction):
                   "FID table above is ours only.", ""]
         lines += ["## Figure: the 7 × 4 grid of samples (the paper's Fig. 2)", "", "![samples](samples.png)", "",
                   "## Reading", ""]
+        return lines + self.reading(results) + [""]
+
+    def summary(self, results):
+        return " ".join(self.reading(results))
+
+    def reading(self, results):
+        from ganlab.presets import ROBUSTNESS_SETTINGS
+
+        settings, cols, lines = list(ROBUSTNESS_SETTINGS.items()), list(COLUMNS), []
         best, shown = [], []
         for i, (preset, (setting, _)) in enumerate(settings, start=1):
             finals = {c: [v for v in results.finals(f"{i}-{c}", "fid5k_lenet") if v is not None and math.isfinite(v)]
@@ -239,7 +247,7 @@ class Robustness(Reproduction):
                 f"every other objective by a two-sided Welch test at the {LEVEL:g} level over {seeds} seeds in "
                 f"{len(shown)} of them" + (" (" + ", ".join(f"{COLUMN_TITLES[c]} {shown.count(c)}" for c in cols
                                                          if c in shown) + ")." if shown else "."))
-        return lines + [""]
+        return lines
 
 
 # --- Lucic et al. 2018 on MNIST-5k ------------------------------------------------------------------
@@ -273,7 +281,6 @@ class LucicMnist(Reproduction):
 
     def sections(self, results, folder, study=None):
         from ganlab.reproduce.published import LUCIC, LUCIC_MNIST_FID, LUCIC_MNIST_KIMG, LUCIC_NARROW_TRIALS
-        from ganlab.utils.stats import spearman
 
         d = results.definition
         kimg, trials = d["kimg"], d["trials"]
@@ -294,10 +301,7 @@ class LucicMnist(Reproduction):
         if (Path(folder) / "study" / "summary.md").is_file():
             lines += ["The study's own analysis (budget curves with bootstrap bands, distributions, sensitivity): "
                       "[study/summary.md](study/summary.md).", "", "![budget](study/budget.png)", ""]
-        ours = {}
-        for o in self.OBJECTIVES:
-            vals = [t.value for t in results.of(o) if t.value is not None and math.isfinite(t.value)]
-            ours[o] = min(vals) if vals else None
+        ours = self.best(results)
         ranked = sorted((o for o in ours if ours[o] is not None), key=lambda o: ours[o])
         theirs = sorted(LUCIC_MNIST_FID, key=lambda o: LUCIC_MNIST_FID[o].mean)
         lines += ["## Ranking beside Lucic et al.'s MNIST ranking", "",
@@ -308,12 +312,31 @@ class LucicMnist(Reproduction):
             rank = ranked.index(o) + 1 if o in ranked else "-"
             lines.append(f"| {o} | {mine} | {rank} | {LUCIC_MNIST_FID[o].text()} | {theirs.index(o) + 1} |")
         lines += ["", f"Published: {LUCIC}.", ""]
-        both = [o for o in self.OBJECTIVES if ours[o] is not None]
-        if len(both) >= 3:
-            rho, p = spearman([ours[o] for o in both], [LUCIC_MNIST_FID[o].mean for o in both])
-            agree = "agrees with theirs beyond chance" if p < 0.05 and rho > 0 else "does not agree with theirs beyond chance"
-            lines += [f"Rank agreement over the {len(both)} objectives: Spearman's ρ = {rho:.2f}, two-sided permutation "
-                      f"p = {p:.2f} (every ordering of {len(both)} objectives): our ranking {agree} at the 0.05 level.", ""]
+        agreement = self.agreement(ours)
+        lines += [agreement, ""] if agreement else []
         lines += ["A best-of-N ranking at this number of trials is noisy: read it with the bootstrap bands above "
                   "(bands that overlap do not rank)."]
         return lines + [""]
+
+    def best(self, results):
+        """{objective: its best trial's score, or None}."""
+        ours = {}
+        for o in self.OBJECTIVES:
+            vals = [t.value for t in results.of(o) if t.value is not None and math.isfinite(t.value)]
+            ours[o] = min(vals) if vals else None
+        return ours
+
+    def agreement(self, ours):
+        from ganlab.reproduce.published import LUCIC_MNIST_FID
+        from ganlab.utils.stats import spearman
+
+        both = [o for o in self.OBJECTIVES if ours[o] is not None]
+        if len(both) < 3:
+            return None
+        rho, p = spearman([ours[o] for o in both], [LUCIC_MNIST_FID[o].mean for o in both])
+        agree = "agrees with theirs beyond chance" if p < LEVEL and rho > 0 else "does not agree with theirs beyond chance"
+        return (f"Rank agreement over the {len(both)} objectives: Spearman's ρ = {rho:.2f}, two-sided permutation "
+                f"p = {p:.2f} (every ordering of {len(both)} objectives): our ranking {agree} at the {LEVEL:g} level.")
+
+    def summary(self, results):
+        return self.agreement(self.best(results)) or "fewer than 3 objectives finished: no ranking."

@@ -108,6 +108,9 @@ class LatentDim(Reproduction):
         sample_figure([[nearest_grid(first(n), kimg) if first(n) else None for n in shown]], folder / "samples.png",
                       shown, [f"{kimg:g} kimg"])
 
+    def summary(self, results):
+        return self._reading(results, [f"z{z}" for z in Z_DIMS])[2]
+
     def _reading(self, results, names):
         means, spreads = {}, {}
         for z, name in zip(Z_DIMS, names):

@@ -109,6 +109,13 @@ class PacganToy(Reproduction):
             lines += ["", self.verdict(results, d), ""]
         return lines
 
+    def summary(self, results):
+        out = []
+        for d in DATASETS:
+            f = _finals(results, f"{d}-{BEST_ROW}")
+            out.append(f"{d}, {BEST_ROW}: " + toy_comparison(f, d)[-1])
+        return " ".join(out)
+
     def verdict(self, results, d):
         """The searched row (BEST_ROW) against every PacGAN Table 1 row, column by column, by a test."""
         f = _finals(results, f"{d}-{BEST_ROW}")
@@ -254,6 +261,9 @@ class PacganStacked(Reproduction):
             lines.append("")
         lines += [self.verdict(results), ""]
         return lines
+
+    def summary(self, results):
+        return self.verdict(results)
 
     def verdict(self, results):
         best = None
