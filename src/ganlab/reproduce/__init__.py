@@ -29,6 +29,9 @@ class Reproduction:
     source = ""          # the paper or report reproduced, as cited in docs
     default_seeds = 3
     quick_seeds = 1
+    # Where the rows' settings come from, printed on the page: the papers' own, or the seeds a search
+    # chose them on (rows reported on those same seeds are not fresh-seed results).
+    chosen_on = "the papers' settings and ganlab's presets, fixed before these runs (no search on these seeds)"
 
     def __init__(self, kimg=None, sets=None):
         self.kimg = kimg          # the user's --kimg: every run this long, eval points and snapshots scaled

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import metric_table, nearest_grid, reference_line, sample_figure
+from ganlab.reproduce.run import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
 from ganlab.utils.stats import LEVEL, format_spread, mean_spread, summary, verdict
 
 LENET = ["fid5k_lenet", "mnist_score5k", "classes5k_lenet", "pr5k_lenet"]
@@ -76,7 +76,7 @@ class SeedReport(Reproduction):
                  "Metrics on 5,000 samples of each run's G against MNIST-5k, LeNet features (`ganlab list metrics`).", ""]
         for metric, caption in SHOWN:
             lines += [f"### {caption}", ""] + metric_table(results, metric, points, labels) + [""]
-        lines += [reference_line(), ""]
+        lines += [reference_line(), "", lenet_line(), ""]
         lines += ["## Published numbers", "",
                   "The seed report gives samples, not numbers: there is nothing to put beside these tables. Its claim "
                   "is qualitative (mean matching helps LSGAN); it is measured below.", ""]
@@ -196,6 +196,7 @@ class Robustness(Reproduction):
                  f"101-layer ResNets, runs at width {self.RESNET_WIDTH} instead of 64 on this CPU."
                  + (" This quick variant is a smoke test of the pipeline: 10 kimg trains nothing to convergence." if
                     results.quick else ""), ""]
+        lines += [lenet_line(), ""]
         cols = list(COLUMNS)
         for metric, word in (("fid5k_lenet", "final fid5k_lenet (lower is better)"),
                              ("classes5k_lenet", "final classes5k_lenet (of 10)")):
@@ -259,6 +260,7 @@ class LucicMnist(Reproduction):
     source = ("Lucic et al. 2018, Are GANs Created Equal? A Large-Scale Study: random search over each objective's "
               "narrow space, every run scored by its minimum FID over checkpoints, min FID vs budget by bootstrap.")
     default_seeds = 20  # here: trials per objective
+    chosen_on = "drawn at random from Lucic et al.'s narrow space (trial 0: the preset's own setting)"
     quick_seeds = 2
     OBJECTIVES = ["minimax", "nonsaturating", "lsgan", "wgan", "wgan-gp", "dragan", "began"]
 
@@ -297,7 +299,8 @@ class LucicMnist(Reproduction):
                  "(trained on 4,000 of these digits) | FID on 10,000 samples against the 10,000 test digits, "
                  "Inception features |",
                  "| networks | ganlab's DCGAN-28 | InfoGAN-style G and D |", "",
-                 "The gap is large on every row: this comparison is indicative only; compare orders, not values.", ""]
+                 "The gap is large on every row: this comparison is indicative only; compare orders, not values.", "",
+                 lenet_line(), ""]
         if (Path(folder) / "study" / "summary.md").is_file():
             lines += ["The study's own analysis (budget curves with bootstrap bands, distributions, sensitivity): "
                       "[study/summary.md](study/summary.md).", "", "![budget](study/budget.png)", ""]

@@ -323,6 +323,7 @@ def page_header(rep, results):
     cores = meta.get("provenance", {}).get("cores")
     return [f"# {rep.title}" + (" (quick variant)" if quick else ""), "",
             f"Reproduces: {rep.source}", "",
+            f"Settings: {rep.chosen_on}.", "",
             f"Command: `{meta.get('command')}` (the study `{study_name(name, quick)}` under `studies/`; run it again to "
             f"continue an interrupted one).", "",
             f"Trials: {len(done)} of {len(results.trials)} complete"
@@ -382,6 +383,18 @@ def real_reference(data="mnist5k", splits=3):
         half = len(ds) // 2
         fids.append(fid(out["features"][perm[:half]], out["features"][perm[half:]]))
     return score, fids, len(out["probs"].argmax(1).unique())
+
+
+def lenet_line():
+    """One markdown paragraph: what the LeNet behind every *_lenet metric was trained on and how well
+    it classifies digits it never saw (from the record beside its weights)."""
+    from ganlab.metrics.lenet import WEIGHTS_PATH
+
+    info = json.loads(WEIGHTS_PATH.with_suffix(".json").read_text())
+    return (f"The LeNet behind every `*_lenet` metric and `mnist_score5k` (`lenet-mnist`, weights {info['weights_id']}) "
+            f"was trained on {info['split']}; its accuracy on the {info['num_test']:,} held-out digits is "
+            f"{100 * info['accuracy']:.1f} %. So its features and classes have seen most of the digits they score, and "
+            f"fid5k_lenet is measured against the training set (all 5,000 digits G trains on), not held-out data.")
 
 
 def reference_line(data="mnist5k"):
