@@ -1,9 +1,26 @@
+import os
+
 import pytest
 import torch
 
 from ganlab.cli import main
 
 torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ganlab_cache(tmp_path_factory):
+    """Every test, and every process a test starts, caches real-data statistics in one temporary
+    folder ($GANLAB_CACHE, read by ganlab.metrics.evaluate.cache_dir) under pytest's basetemp
+    instead of ~/.cache/ganlab. One folder for the whole session, so a statistic is still computed
+    only once per session; tests that need an empty cache of their own set GANLAB_CACHE themselves."""
+    previous = os.environ.get("GANLAB_CACHE")
+    os.environ["GANLAB_CACHE"] = str(tmp_path_factory.mktemp("ganlab-cache"))
+    yield os.environ["GANLAB_CACHE"]
+    if previous is None:
+        os.environ.pop("GANLAB_CACHE", None)
+    else:
+        os.environ["GANLAB_CACHE"] = previous
 
 
 @pytest.fixture(scope="module")

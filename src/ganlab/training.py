@@ -187,7 +187,17 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     A directory that already holds rows of a run that was killed before its first checkpoint is
     started over in place. `world`: this process among several (ganlab.distributed; None: one
     process); rank 0 calls `run_dir` and writes, the others only train. Returns the last metrics
-    record."""
+    record. The torch CPU thread count the run sets (cfg.cpu_threads) is the caller's again when
+    it returns or raises."""
+    threads = torch.get_num_threads()
+    try:
+        return _training_loop(cfg, run_dir, state, progress, dataset, world)
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def _training_loop(cfg, run_dir, state, progress, dataset, world):
     # Set up.
     world = world or World()
     world.check_batch(cfg.batch_size, cfg.pack)
