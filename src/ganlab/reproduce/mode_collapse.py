@@ -5,7 +5,7 @@ seeds as PacGAN reports them."""
 import math
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import lenet_line
+from ganlab.reproduce.run import gap_table, lenet_line
 from ganlab.utils.stats import LEVEL, bound, mean_spread, verdict
 
 from ganlab.reproduce.published import PACGAN, PACGAN_TABLE1, PACGAN_TOY_KIMG, VEEGAN_TABLE1
@@ -94,6 +94,16 @@ class PacganToy(Reproduction):
                  f"searches (search.md): the non-saturating GAN with the R1 penalty γ/2 E‖∇D(x)‖² on reals, γ 10 "
                  f"(Mescheder et al. 2018), and Adam's learning rate 1e-3 for G and D. Values at the end of training, mean ± "
                  f"standard error over seeds {results.definition['seed']}..{results.definition['seed'] + results.definition['trials'] - 1}.", ""]
+        first, k = results.definition["seed"], results.definition["trials"]
+        lines += gap_table([
+            ("length", f"{kimg:g} kimg of samples ({kimg / PACGAN_TOY_KIMG:.3g} of theirs)",
+             f"400 epochs of 100,000 samples = {PACGAN_TOY_KIMG:g} kimg"),
+            ("seeds", f"{k} ({first}-{first + k - 1}); {BEST_ROW}'s setting chosen on seeds 0-1", "10"),
+            ("data, metric", "PacGAN's mixtures, 2,500 samples, 3 std", "the same"),
+            ("networks", "G MLP 4×128 ReLU + BatchNorm, D MLP 3×128 LeakyReLU",
+             "G 4×400 ReLU + BatchNorm, D 3 maxout layers (200 units × 5 pieces)"),
+            ("optimiser, batch", f"Adam(3e-4, 0.5, 0.9) decayed linearly to 0 ({BEST_ROW}: 1e-3), batch 256 samples",
+             "Adam(1e-4, 0.8), batch 100 packed examples")], theirs="PacGAN Table 1")
         for d in DATASETS:
             n_modes = {"ring": 8, "grid": 25}[d]
             lines += [f"### {d} ({n_modes} modes)", "",
@@ -245,6 +255,16 @@ class PacganStacked(Reproduction):
                  f"(VEEGAN: 6,400; Metz: 64,000). PacDCGAN-m rows show D m times more images per step than their "
                  f"DCGAN row, as in PacGAN. Values at the end of training, mean ± standard error over seeds "
                  f"{first}..{first + results.definition['trials'] - 1}.", "", lenet_line(), ""]
+        k = results.definition["trials"]
+        lines += gap_table([
+            ("length", f"{kimg:g} kimg ({kimg / 6400:.3g} of VEEGAN's setting; {kimg / 64000:.3g} of Metz et al.'s "
+                       f"small-D setting)", "6,400 kimg (VEEGAN's setting); 64,000 kimg (small D)"),
+            ("seeds", f"{k} ({first}-{first + k - 1})", "10 (Table 2's PacDCGAN rows), 50 (Table 3); VEEGAN's rows: "
+                                                        "not stated"),
+            ("data", "stacks of MNIST-5k's 5,000 digits", "stacks of MNIST (70,000 or 60,000 digits)"),
+            ("metric", "ganlab's lenet-mnist per channel (trained on 4,000 of the 5,000 digits)", "a Keras MNIST CNN"),
+            ("networks", "ganlab's DCGAN-28 / DCGAN-32", "the papers' DCGAN implementations")],
+            theirs="PacGAN Tables 2-3 (VEEGAN Table 2)")
         for setting, title in STACKED_SETTINGS.items():
             lines += [f"### {title}", "", "| method | source | seeds | modes (of 1,000) | KL | wall time per run, s |",
                       "|---|---|---|---|---|---|"]

@@ -385,6 +385,13 @@ def real_reference(data="mnist5k", splits=3):
     return score, fids, len(out["probs"].argmax(1).unique())
 
 
+def gap_table(rows, ours="ganlab (this page)", theirs="the paper"):
+    """Markdown: the protocol gap as a table, one (what, ours, theirs) row each, and the sentence that
+    a large gap makes the comparison indicative."""
+    return ([f"| protocol | {ours} | {theirs} |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+            + ["", "The gap is large: every comparison with the published rows on this page is indicative only.", ""])
+
+
 def lenet_line():
     """One markdown paragraph: what the LeNet behind every *_lenet metric was trained on and how well
     it classifies digits it never saw (from the record beside its weights)."""
