@@ -123,22 +123,21 @@ def _value(v):
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
+def _checks(data):
+    return "; ".join(f"{k} {_value(c['value'])} ({c['expected'] if isinstance(c['expected'], str) else _value(c['expected'])})"
+                     for k, c in data["checks"].items())
+
+
 @BLOCKS.register("theory", "every theory experiment's committed result: its checks, measured against expected")
 def theory(root):
     lines = ["| experiment | claim | checks: measured (expected) | all within tolerance |", "|---|---|---|---|"]
-    for path in sorted((Path(root) / "docs" / "theory").glob("*/result.json")):
-        data = json.loads(path.read_text())
-        checks = "; ".join(f"{k} {_value(c['value'])} ({c['expected'] if isinstance(c['expected'], str) else _value(c['expected'])})"
-                           for k, c in data["checks"].items())
-        rel = path.parent.relative_to(root)
-        lines.append(f"| [`{data['experiment']}`]({rel}/) | {data['claim']} | {checks} | "
-                     f"{'yes' if data['ok'] else 'NO'} |")
-    for path in sorted((Path(root) / "docs" / "theory").glob("*/*/result.json")):
+    folder = Path(root) / "docs" / "theory"
+    for path in sorted(folder.glob("*/result.json")) + sorted(folder.glob("*/*/result.json")):
         data = json.loads(path.read_text())
         rel = path.parent.relative_to(root)
-        checks = "; ".join(f"{k} {_value(c['value'])} ({c['expected'] if isinstance(c['expected'], str) else _value(c['expected'])})"
-                           for k, c in data["checks"].items())
-        lines.append(f"| [`{data['experiment']}`, {path.parent.name}]({rel}/) ({'quick' if data['quick'] else 'full length'}) | {data['claim']} | {checks} | {'yes' if data['ok'] else 'NO'} |")
+        name = f"`{data['experiment']}`" + ("" if path.parent.parent == folder else
+                                            f", {path.parent.name} ({'quick' if data['quick'] else 'full length'})")
+        lines.append(f"| [{name}]({rel}/) | {data['claim']} | {_checks(data)} | {'yes' if data['ok'] else 'NO'} |")
     return lines
 
 
