@@ -245,6 +245,11 @@ def _assert_kills_change_nothing(run_cli, tmp_path, args, kills, seed):
     return progress
 
 
+def test_one_kill_9_leaves_the_same_run(run_cli, tmp_path):
+    """The cheap form for `make test`: one SIGKILL at a random point, then resume to the end."""
+    _assert_kills_change_nothing(run_cli, tmp_path, DIVERGING, kills=1, seed=2)
+
+
 @pytest.mark.slow  # tens of seconds: `make test-slow`
 def test_kill_9_at_random_points_leaves_the_same_run(run_cli, tmp_path):
     _assert_kills_change_nothing(run_cli, tmp_path, DIVERGING, kills=3, seed=0)
