@@ -86,6 +86,22 @@ def test_grid_study_runs_every_config_once_per_seed(tmp_path, run_cli):
     names = [run.name for run in load_study(tmp_path / "studies" / "g")[1]]
     assert names == ["cfg_0000 ns s0", "cfg_0001 ns s1", "cfg_0002 lsgan s0", "cfg_0003 lsgan s1"]
 
+    # `study export`: the trials as a results file, with the recipe hash of each config.
+    out = tmp_path / "results" / "g.json"
+    r = run_cli("study", "export", "g", out, "--command", "the command", "--out", tmp_path / "studies")
+    assert r.code == 0 and "4 of 4 trials complete" in r.out, r.err
+    data = json.loads(out.read_text())
+    assert data["command"] == "the command" and data["definition"]["objectives"] == ["ns", "lsgan"]
+    assert [(t["config"], t["seed"], t["state"]) for t in data["trials"]] == [
+        ("ns", 0, "COMPLETE"), ("ns", 1, "COMPLETE"), ("lsgan", 0, "COMPLETE"), ("lsgan", 1, "COMPLETE")]
+    assert set(data["trials"][0]["evals"]) >= {"modes", "hq", "rkl"} and len(data["trials"][0]["evals"]["hq"]) == 2
+    recipes = data["recipes"]
+    assert len(recipes["ns"]) == 12 and recipes["ns"] != recipes["lsgan"]
+    assert data["provenance"]["torch"] and data["provenance"]["cores"]
+    r = run_cli("study", "export", "nope", out, "--out", tmp_path / "studies")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert json.loads(out.read_text()) == data  # the refused export damaged nothing
+
 
 def test_grid_study_refuses_a_changed_grid(tmp_path, run_cli):
     path = grid_file(tmp_path)

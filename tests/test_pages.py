@@ -109,3 +109,14 @@ def test_first_difference_names_the_line():
     assert first_difference("a\nb", "a") == (2, "b", "<end of page>")
     long = "x" * 100
     assert first_difference(long + "1" + long, long + "2" + long, context=3) == (1, "…xxx1xx…", "…xxx2xx…")
+
+
+def test_a_final_value_is_the_last_eval_points_or_none():
+    from ganlab.reproduce.run import final
+
+    evals = {"modes": {100.0: 8, 200.0: 0}, "hq": {100.0: 0.9, 200.0: 0.0}, "rkl": {100.0: 0.01, 200.0: None}}
+    assert final(evals, "modes") == 0 and final(evals, "hq") == 0.0
+    assert final(evals, "rkl") is None  # no high-quality sample at the end: not the earlier 0.01
+    del evals["rkl"][200.0]  # a file that dropped the None: still not the earlier point's value
+    assert final(evals, "rkl") is None
+    assert final({}, "rkl") is None

@@ -26,11 +26,14 @@ def _read(root, rel):
 
 def _finals(data):
     """{config: [(seed, {metric: value at the last eval point}, time_s)]} of the completed trials."""
+    from ganlab.reproduce.run import final
+
     out = {}
     for t in data["trials"]:
         if t["state"] != "COMPLETE":
             continue
-        last = {m: series[max(series, key=float)] for m, series in t["evals"].items() if series}
+        evals = {m: {float(k): v for k, v in series.items()} for m, series in t["evals"].items()}
+        last = {m: final(evals, m) for m in evals}
         out.setdefault(t["config"], []).append((t["seed"], last, t["time_s"]))
     return out
 

@@ -46,12 +46,9 @@ class Results:
         return [at_point(t.evals.get(metric, {}), kimg) for t in self.of(group)]
 
     def finals(self, group, metric):
-        """The metric at each completed trial's last eval point (None where it has none)."""
-        out = []
-        for t in self.of(group):
-            series = t.evals.get(metric) or {}
-            out.append(series[max(series)] if series else None)
-        return out
+        """The metric at each completed trial's last eval point (None where it has no value there: a
+        toy run without high-quality samples has no reverse KL; an earlier point's value is not it)."""
+        return [final(t.evals, metric) for t in self.of(group)]
 
     def spread(self, group, metric, kimg, digits=4):
         return format_spread(self.values(group, metric, kimg), digits)
@@ -60,6 +57,16 @@ class Results:
     def eval_points(self):
         """The kimg of every eval point some trial reached, sorted."""
         return sorted({k for t in self.trials for series in t.evals.values() for k in series})
+
+
+def final(evals, metric):
+    """{metric: {kimg: value}}'s value of `metric` at the last eval point of any metric, or None."""
+    points = [k for series in evals.values() for k in series]
+    if not points:
+        return None
+    last = max(points)
+    series = evals.get(metric) or {}
+    return next((v for k, v in series.items() if abs(k - last) < 1e-6), None)
 
 
 def at_point(series, kimg):
@@ -122,10 +129,11 @@ def collect(study, definition, folder, name, quick):
                 if "time_s" in r:
                     t.time_s = r["time_s"]
                 for key, v in r.items():
-                    if key in SKIP or not isinstance(v, (int, float)) or isinstance(v, bool):
+                    if key in SKIP or not (v is None or isinstance(v, (int, float))) or isinstance(v, bool):
                         continue
-                    if _is_metric(key):
-                        t.evals.setdefault(key, {})[r["nimg"] / 1000] = float(v) if math.isfinite(v) else None
+                    if _is_metric(key):  # None (a toy run without high-quality samples has no reverse KL) is kept
+                        finite = v is not None and math.isfinite(v)
+                        t.evals.setdefault(key, {})[r["nimg"] / 1000] = float(v) if finite else None
             t.grids = sample_grids(run_dir)
         trials.append(t)
     return Results(name, quick, definition, trials)
