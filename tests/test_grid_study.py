@@ -102,6 +102,26 @@ def test_grid_study_runs_every_config_once_per_seed(tmp_path, run_cli):
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
     assert json.loads(out.read_text()) == data  # the refused export damaged nothing
 
+    # The study folder gone (a fresh checkout): --continue-from carries the exported trials over.
+    import shutil
+
+    shutil.rmtree(tmp_path / "studies")
+    # (5 kimg reaches no high-quality sample, so every score is inf, and a trial without a finite score
+    # is run again rather than carried: give them scores as a longer study would have.)
+    for t in data["trials"]:
+        t["score"] = 0.5
+    out.write_text(json.dumps(data))
+    r = run_cli(*args, "--continue-from", out)
+    assert r.code == 0 and "4 trial(s) carried over as finished" in r.out, r.out + r.err
+    assert not (tmp_path / "studies" / "g" / "trials").exists() or not any((tmp_path / "studies" / "g" / "trials").iterdir())
+    again = tmp_path / "again.json"
+    assert run_cli("study", "export", "g", again, "--out", tmp_path / "studies").code == 0
+    carried = json.loads(again.read_text())["trials"]
+    assert all(t.get("carried") for t in carried)
+    assert [t["evals"] for t in carried] == [t["evals"] for t in data["trials"]]
+    r = run_cli(*args, "--continue-from", tmp_path / "missing.json")
+    assert r.code == 2 and "no such file" in r.err
+
 
 def test_grid_study_refuses_a_changed_grid(tmp_path, run_cli):
     path = grid_file(tmp_path)

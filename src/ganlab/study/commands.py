@@ -79,9 +79,12 @@ once per seed (--seeds N: seeds --seed .. --seed+N-1), with the same workers, st
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
 @click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@click.option("--continue-from", "continue_from", type=click.Path(dir_okay=False), metavar="FILE.json",
+              help="A results file of this study (`ganlab study export`): its complete trials are carried over, not "
+                   "run again (a study folder lost, a fresh checkout).")
 @click.option("--dry-run", is_flag=True, help="Print the definition and every trial's setting; run and write nothing.")
 def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_every, metric, seed, grid_file, seeds,
-              sets, workers, storage, out, dry_run):
+              sets, workers, storage, out, continue_from, dry_run):
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
     from ganlab.config import parse_overrides
@@ -95,7 +98,7 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
         args["sets"] = {k: OmegaConf.to_container(v) if isinstance(v, (DictConfig, ListConfig)) else v
                         for k, v in parsed.items()}
     if grid_file or seeds:
-        return _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run)
+        return _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run, continue_from)
     if preset_study:
         given = STUDY_PRESETS.lookup(preset_study)
         if args["sets"] is not None:
@@ -107,7 +110,7 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
     folder, url = _location(name, storage, out)
     existing = existing_definition(name, url, folder)
     if existing and existing.get("grid"):
-        return _launch(name, existing, workers, storage, out, url, dry_run)
+        return _launch(name, existing, workers, storage, out, url, dry_run, continue_from)
     if existing:
         args = {k: existing.get(k) if v is None else v for k, v in args.items()}
     elif not args["preset"] or not args["objectives"]:
@@ -115,10 +118,10 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
                           f"--preset toy-ring-ns --objectives nonsaturating,wgan-gp")
     defaults = {"space": "wide", "trials": 10, "seed": 0}
     args = {k: defaults.get(k) if v is None else v for k, v in args.items()}
-    _launch(name, make_definition(**args), workers, storage, out, url, dry_run)
+    _launch(name, make_definition(**args), workers, storage, out, url, dry_run, continue_from)
 
 
-def _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run):
+def _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run, continue_from=None):
     from ganlab.study.grid import make_grid_definition, read_grid_file
     from ganlab.study.launcher import existing_definition
 
@@ -133,19 +136,26 @@ def _grid_run(name, grid_file, seeds, args, workers, storage, out, dry_run):
     if not grid_file:
         if not existing or not existing.get("grid"):
             raise ConfigError(f"--seeds needs --grid FILE for study {name!r}, which is not an existing grid study")
-        return _launch(name, existing, workers, storage, out, url, dry_run)
+        return _launch(name, existing, workers, storage, out, url, dry_run, continue_from)
     definition = make_grid_definition(read_grid_file(grid_file), seeds or 1, args["kimg"], args["eval_every"], (),
                                       args["metric"], args["seed"] or 0, args["sets"])
-    _launch(name, definition, workers, storage, out, url, dry_run)
+    _launch(name, definition, workers, storage, out, url, dry_run, continue_from)
 
 
-def _launch(name, definition, workers, storage, out, url, dry_run):
+def _launch(name, definition, workers, storage, out, url, dry_run, continue_from=None):
     from ganlab.study.launcher import run_study, status_lines
+    from ganlab.study.results import committed_trials
 
     if dry_run:
         return _print_plan(name, definition)
+    finished = None
+    if continue_from is not None:
+        if not Path(continue_from).is_file():
+            raise ConfigError(f"--continue-from {continue_from}: no such file; expected a results file that "
+                              f"`ganlab study export` wrote for this study")
+        finished = committed_trials(continue_from, definition, click.echo)
     try:
-        study_obj = run_study(name, out, url, definition, workers, log=click.echo)
+        study_obj = run_study(name, out, url, definition, workers, log=click.echo, finished=finished)
     except KeyboardInterrupt:
         _interrupted()
     click.echo(f"study {name}:")
