@@ -40,8 +40,9 @@ def test_verdict_directions_and_ties():
     assert verdict([99.5, 99.6, 99.4, 99.7], theirs, higher_is_better=True)[0] == "better"
     assert verdict([99.5, 99.6, 99.4, 99.7], theirs, higher_is_better=False)[0] == "worse"
     assert verdict([90.0, 91.0, 89.5], theirs, higher_is_better=True)[0] == "worse"
-    # One run against a figure without spread: no test is possible.
+    # One run of ours: no test is possible, against a point or a spread alike.
     assert verdict([0.5], (0.05, None, None), higher_is_better=False) == (None, None)
+    assert verdict([0.5], (0.05, 0.01, 10), higher_is_better=False) == (None, None)
     assert verdict([], theirs, higher_is_better=True) == (None, None)
 
 

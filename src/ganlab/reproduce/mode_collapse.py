@@ -164,10 +164,13 @@ def toy_comparison(finals, d, level=LEVEL):
     bounds = [bound([v * scale for v in finals[key] if v is not None], higher, level)
               for key, _, higher, scale in COLUMNS3]
     n = len([v for v in finals["modes"] if v is not None])
-    lines += ["", f"Verdicts: two-sided Welch tests at the {level:g} level on our {n} seeds' values and the published "
-                  f"mean ± s.e. over 10 runs ({PACGAN}); 'tie' means no difference shown. "
-                  f"Of {sum(counts.values())} column comparisons: {counts['better']} better, {counts['tie']} tie, "
-                  f"{counts['worse']} worse."]
+    if not sum(counts.values()):
+        lines += ["", f"Verdicts need at least two of our seeds ({n} so far): no test yet."]
+    else:
+        lines += ["", f"Verdicts: two-sided Welch tests at the {level:g} level on our {n} seeds' values and the "
+                      f"published mean ± s.e. over 10 runs ({PACGAN}); 'tie' means no difference shown. "
+                      f"Of {sum(counts.values())} column comparisons: {counts['better']} better, {counts['tie']} tie, "
+                      f"{counts['worse']} worse."]
     if any(b is None for b in bounds):
         lines += ["", "The goal needs at least two seeds: not decided."]
         return lines

@@ -68,15 +68,13 @@ def verdict(ours, theirs, higher_is_better, level=LEVEL):
     """'better', 'tie' or 'worse' for our values against a published row, and the test's p-value.
     `ours` are per-seed values; `theirs` is (mean, sd, n) with sd None or n None for a point (a figure
     reported without spread or run count). 'tie' means no difference at `level`, two-sided Welch
-    (with a point side: a one-sample t-test against it). None, None when no test is possible
-    (one value of ours against a point)."""
+    (with a point side: a one-sample t-test against it). None, None when no test is possible: fewer
+    than two values of ours (one seed says nothing about its own spread)."""
     mean, sd, n = summary(ours)
-    if n == 0:
+    if n < 2:
         return None, None
     p_mean, p_sd, p_n = theirs
     point = p_sd is None or p_n is None
-    if n == 1 and point:
-        return None, None
     _, _, p = welch(mean, sd, n, p_mean, 0.0 if point else p_sd, 1 if point else p_n)
     if p >= level:
         return "tie", p
