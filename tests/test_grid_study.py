@@ -221,7 +221,7 @@ def test_robustness_write_up(tmp_path, png):
     results = _fake_results(definition, definition["objectives"], True, png, value)
     text = "\n".join(rep.sections(results, tmp_path))
     assert "| (1) DCGAN G and D | 199.5 ± 0.7071 |" in text  # NS's final values 199, 200 over two seeds
-    assert "WGAN-GP in 7 of 7 settings; lower than every other objective by a two-sided Welch test" in text
+    assert "WGAN-GP in 7 of 7 settings; lower than every other objective by two-sided Welch tests" in text
     assert "in 7 of them (WGAN-GP 7)." in text
     assert not (tmp_path / "samples.png").exists()  # the text is pure; figures are drawn apart
     rep.figures(results, tmp_path, None)
@@ -400,9 +400,9 @@ def test_pacgan_stacked_write_up_states_both_tables_and_the_best_row(tmp_path):
     assert "| PacDCGAN4 | PacGAN Table 3 | - | 667.4±29.00 | 1.81±0.15 | - |" in text
     assert "| unrolled5 | ganlab | 0 | - | - | - |" in text
     # The means pass the goal, the one-sided 95 % bounds over two seeds do not: not met.
-    assert lines[-2] == ("Best ganlab row by its means: d4-pacdcgan2 (994 modes, KL 0.06). The goal (≥ 990 modes, "
-                         "KL ≤ 0.1), judged by the one-sided 95 % confidence bounds of the means, is not met at 100 kimg "
-                         "(modes ≥ 987.7, KL ≤ 0.123).")
+    assert lines[-2] == ("Best ganlab row by its means: d4-pacdcgan2 (994 modes, KL 0.06; chosen on the same seeds "
+                         "that judge it). The goal (≥ 990 modes, KL ≤ 0.1), judged by the one-sided 95 % confidence bounds "
+                         "of the means, is not met at 100 kimg (modes ≥ 987.7, KL ≤ 0.123).")
     close = _stacked_results({"d4-pacdcgan2": [(995, 0.05), (996, 0.06), (997, 0.05), (996, 0.06)]})
     assert "is met at 100 kimg" in "\n".join(PacganStacked().sections(close, tmp_path))
     one = _stacked_results({"d4-pacdcgan2": [(995, 0.05)]})
@@ -447,7 +447,7 @@ def test_mean_and_standard_error_as_pacgan_reports_them():
     from ganlab.reproduce.mode_collapse import mean_se
 
     assert mean_se([7, 8, 9, 8]) == f"8 ± {(2 / 3) ** 0.5 / 2:.3g}"  # std sqrt(2/3), over sqrt(4)
-    assert mean_se([0.5, None], scale=100) == "50" and mean_se([]) == "-"
+    assert mean_se([0.5, None], scale=100) == "50 (1 of 2 without)" and mean_se([]) == "-"
 
 
 def test_committed_trials_match_by_config_and_seed_when_the_seed_count_grows(tmp_path):

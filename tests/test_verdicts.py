@@ -64,7 +64,8 @@ def test_spearman_matches_scipy_rho():
     b = [9.8, 6.8, 7.8, 6.7, 20.3, 7.6, 13.1]
     rho, p = spearman(a, b)
     assert rho == pytest.approx(scipy.stats.spearmanr(a, b).statistic, rel=1e-12)
-    assert 0.0 < p <= 1.0
+    # rho = 1/28: by enumeration, 4,856 of the 5,040 orderings have |rho| at least as large.
+    assert p == pytest.approx(4856 / 5040)
 
 
 def test_spearman_exact_permutation_p_by_hand():
@@ -85,3 +86,9 @@ def test_spearman_sampled_p_is_seeded_and_close_to_exact():
     ref = scipy.stats.spearmanr(a, b)
     assert rho == pytest.approx(ref.statistic)
     assert p < 0.01 and ref.pvalue < 0.01
+
+
+def test_no_verdict_against_one_value_given_as_a_sample():
+    from ganlab.utils.stats import summary
+
+    assert verdict([100.0, 102.0, 104.0], summary([110.0]), higher_is_better=False) == (None, None)

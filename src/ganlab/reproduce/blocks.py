@@ -18,7 +18,7 @@ def _read(root, rel):
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{rel} cannot be read ({type(exc).__name__}); expected the committed results file "
                           f"that `ganlab study export` writes") from None
@@ -39,12 +39,13 @@ def _finals(data):
 
 
 def _mean_se(values, digits=3, scale=1.0):
-    import math
+    from ganlab.reproduce.mode_collapse import mean_se
 
-    mean, std, n, _ = mean_spread([v * scale for v in values if v is not None])
-    if n == 0:
-        return "-"
-    return f"{mean:.{digits}g}" + (f" ± {std / math.sqrt(n):.{digits}g}" if std is not None else "")
+    return mean_se(values, digits, scale)
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
 
 
 @BLOCKS.register("pacgan-toy-frozen", "the frozen toy recipes on fresh seeds against PacGAN Table 1 (computed verdicts)")
@@ -61,14 +62,14 @@ def pacgan_toy_frozen(root):
             lines += [f"### {d}", "", f"No results file yet ({FROZEN / name}).", ""]
             continue
         definition = data["definition"]
-        (config,) = definition["objectives"]
+        config = definition["objectives"][0]  # one config per file (frozen-ring.yaml, frozen-grid.yaml)
         preset = definition["grid"][0]["preset"]
         rows = sorted(_finals(data).get(config, []))
         kimg = definition["kimg"]
         first, k = definition["seed"], definition["trials"]
         stored, today = data.get("recipes", {}).get(config), recipe_hash(definition, config)
         lines += [f"### {d}: preset `{preset}`, seeds {first}-{first + k - 1}", "",
-                  f"{PRESETS[preset]['description'].split(': ', 1)[-1]}. Recipe hash {stored} "
+                  f"{PRESETS.get(preset, {}).get('description', preset).split(': ', 1)[-1]}. Recipe hash {stored} "
                   + ("(the preset today gives the same)." if stored == today else
                      f"(the preset today gives {today}: it has changed since these trials ran, and this table is not "
                      f"of the preset as it is now)."),
@@ -79,17 +80,19 @@ def pacgan_toy_frozen(root):
             continue
         lines += ["| seed | modes | high quality % | reverse KL | wall time, s |", "|---|---|---|---|---|"]
         for seed, last, time_s in rows:
-            rkl = "-" if last.get("rkl") is None else f"{last['rkl']:.2g}"
-            lines.append(f"| {seed} | {last['modes']:g} | {100 * last['hq']:.1f} | {rkl} | {time_s:.0f} |")
+            hq = None if last.get("hq") is None else 100 * last["hq"]
+            lines.append(f"| {seed} | {_fmt(last.get('modes'), 'g')} | {_fmt(hq, '.1f')} | {_fmt(last.get('rkl'), '.2g')} "
+                         f"| {_fmt(time_s, '.0f')} |")
         finals = {m: [last.get(m) for _, last, _ in rows] for m in ("modes", "hq", "rkl")}
+        times = [t for _, _, t in rows if t is not None]
         lines.append(f"| mean ± s.e. | {_mean_se(finals['modes'])} | {_mean_se(finals['hq'], scale=100)} | "
-                     f"{_mean_se(finals['rkl'], digits=2)} | {sum(t for _, _, t in rows) / len(rows):.0f} |")
+                     f"{_mean_se(finals['rkl'], digits=2)} | {_fmt(sum(times) / len(times) if times else None, '.0f')} |")
         lines += [""] + toy_comparison(finals, d) + [""]
         lines += ["Protocol gap:", "", "| | ganlab (this table) | PacGAN Table 1 |", "|---|---|---|",
                   f"| length | {kimg:g} kimg of samples ({kimg / PACGAN_TOY_KIMG:.3g} of theirs) | 400 epochs of 100,000 "
                   f"samples = {PACGAN_TOY_KIMG:g} kimg |",
-                  f"| seeds | {len(rows)} fresh seeds ({first}-{first + k - 1}); the recipe was chosen on seeds 0-1 "
-                  f"| 10 |",
+                  f"| seeds | {len(rows)} of {k} fresh seeds ({first}-{first + k - 1}) so far; the recipe was chosen "
+                  f"on seeds 0-1 | 10 |",
                   "| data, metric | the same protocol (2,500 samples, 3 std, modes / high quality / reverse KL) | |",
                   "| objective | non-saturating + R1 (γ 10) | non-saturating (GAN), packed D (PacGAN-m) |",
                   "| networks | G MLP 4×128 ReLU" + (" + BatchNorm" if d == "grid" else "") + ", D MLP 3×128 LeakyReLU "
@@ -136,7 +139,7 @@ def theory(root):
     lines = ["| experiment | claim | checks: measured (expected) | all within tolerance |", "|---|---|---|---|"]
     folder = Path(root) / "docs" / "theory"
     for path in sorted(folder.glob("*/result.json")) + sorted(folder.glob("*/*/result.json")):
-        data = json.loads(path.read_text())
+        data = _read(root, path.relative_to(root))
         rel = path.parent.relative_to(root)
         name = f"`{data['experiment']}`" + ("" if path.parent.parent == folder else
                                             f", {path.parent.name} ({'quick' if data['quick'] else 'full length'})")
@@ -159,11 +162,14 @@ def toy_presets(root):
             lines.append(f"| `{config}` | 0 | - | - | - | - | - |")
             continue
         finals = {m: [last.get(m) for _, last, _ in runs] for m in ("modes", "hq", "rkl")}
+        times = [t for _, _, t in runs if t is not None]
         lines.append(f"| `{config}` | {len(runs)} of {data['definition']['trials']} | {_mean_se(finals['modes'])} | "
                      f"{_mean_se(finals['hq'], scale=100)} | {_mean_se(finals['rkl'], digits=2)} | "
-                     f"{', '.join(f'{m:g}' for m in finals['modes'])} | {sum(t for _, _, t in runs) / len(runs):.0f} |")
+                     f"{', '.join(_fmt(m, 'g') for m in finals['modes'])} | "
+                     f"{_fmt(sum(times) / len(times) if times else None, '.0f')} |")
     lines += ["", f"Mean ± standard error over the seeds complete, at the end of training; a reverse KL is over the "
-                  f"seeds with high-quality samples. Command: `{data.get('command')}`."]
+                  f"seeds with high-quality samples (the others are counted as without one). Command: "
+                  f"`{data.get('command')}`."]
     return lines
 
 
@@ -180,7 +186,9 @@ def demo(root):
     if not done:
         return [f"No trial of {rel} has finished yet."]
     evals = [{m: {float(k): v for k, v in s.items()} for m, s in t["evals"].items()} for t in done]
-    points = sorted({k for e in evals for k in e.get("fid5k_lenet", {})})
+    d = data["definition"]
+    every = d.get("eval_every") or d["kimg"]
+    points = [every * i for i in range(1, int(round(d["kimg"] / every)) + 1)]
     metrics = ("fid5k_lenet", "mnist_score5k", "classes5k_lenet")
     lines = ["| kimg | " + " | ".join(metrics) + " | per seed (fid / score) |", "|---|---|---|---|---|"]
     for k in points:
@@ -188,7 +196,6 @@ def demo(root):
         per_seed = ", ".join(f"{t['seed']}: {f:.1f} / {s:.2f}" for t, f, s in
                              zip(done, vals["fid5k_lenet"], vals["mnist_score5k"]) if f is not None and s is not None)
         lines.append(f"| {k:g} | " + " | ".join(format_spread(vals[m]) for m in metrics) + f" | {per_seed} |")
-    d = data["definition"]
     lines += ["", f"{len(done)} of {d['trials']} seeds ({d['seed']}-{d['seed'] + d['trials'] - 1}) complete; mean ± std "
                   f"over seeds, with the 95 % interval's half-width from three. The EMA generator, 5,000 samples. "
                   f"Command: `{data.get('command')}`; results file [{rel}]({rel}).", "",

@@ -33,12 +33,20 @@ def reproduction_pages(root):
     from ganlab.reproduce.run import docs_folder, render_page, results_from_file
 
     out = []
+    from ganlab.errors import ConfigError
+
     for name in REPRODUCTIONS:
         for quick in (False, True):
             folder = docs_folder(Path(root) / "docs" / "reproductions", name, quick)
             if (folder / "results.json").is_file():
                 rep = REPRODUCTIONS.lookup(name)()
-                out.append((folder / "README.md", render_page(rep, results_from_file(folder / "results.json", name, quick))))
+                try:
+                    text = render_page(rep, results_from_file(folder / "results.json", name, quick))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ConfigError(f"{folder / 'results.json'} cannot be written up as {name!r} "
+                                      f"({type(exc).__name__}: {exc}); expected the results.json that `ganlab "
+                                      f"reproduce` writes") from None
+                out.append((folder / "README.md", text))
     return out
 
 
@@ -62,7 +70,11 @@ def fill_blocks(text, root, page="page"):
             raise ConfigError(f"{page}: generated block {name!r} has no end marker; expected a line {end!r}") from None
         if name not in BLOCKS:
             raise ConfigError(f"{page}: unknown generated block {name!r}; expected one of {', '.join(BLOCKS)}")
-        out += BLOCKS.lookup(name)(Path(root))
+        try:
+            out += BLOCKS.lookup(name)(Path(root))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{page}: generated block {name!r} cannot be written from its data ({type(exc).__name__}: "
+                              f"{exc}); expected the committed results files it reads") from None
         out.append(lines[j])
         i = j + 1
     return "\n".join(out)
@@ -76,7 +88,7 @@ def marked_pages(root):
     for path in paths:
         if not path.is_file():
             continue
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         if "<!-- generated: " in text:
             out.append((path, fill_blocks(text, root, str(path.relative_to(root)))))
     return out
@@ -101,27 +113,53 @@ def first_difference(expected, found, context=40):
     return None
 
 
-def check(root):
-    """[(page, line number, regenerated line, committed line)]: one entry per page whose committed
-    text differs from what its data generates (empty when every page agrees)."""
+def check_root(root):
+    """Refuse a root that is not a ganlab checkout (a check there would pass with nothing checked)."""
+    from ganlab.errors import ConfigError
+
     root = Path(root)
+    if not (root / "README.md").is_file() or not (root / "docs").is_dir():
+        raise ConfigError(f"{root} has no README.md and docs/ folder; expected the repository root (--root)")
+
+
+def unchecked(root, pages):
+    """[(page, 0, what is expected, what was found)] for results that escape the check: a registered
+    block used by no page, a reproduction page without the results.json it is written from."""
+    root = Path(root)
+    used = {m.group(1) for _, text in pages for line in text.split("\n") if (m := BEGIN.match(line.strip()))}
+    out = [(Path("README.md"), 0, f"a page holding <!-- generated: {name} -->", "no page holds it")
+           for name in BLOCKS if name not in used]
+    for readme in sorted((root / "docs" / "reproductions").rglob("README.md")):
+        if not (readme.parent / "results.json").is_file() and "<!-- generated: " not in readme.read_text(encoding="utf-8"):
+            out.append((readme.relative_to(root), 0, "its results.json beside it, or generated blocks", "neither"))
+    return out
+
+
+def check(root):
+    """(differences, pages checked): [(page, line number, regenerated line, committed line)], one
+    entry per page whose committed text differs from what its data generates, or whose results
+    escape the check (line 0); empty when every page agrees."""
+    check_root(root)
+    root = Path(root)
+    pages = generated(root)
     out = []
-    for path, text in generated(root):
-        found = path.read_text() if path.is_file() else ""
+    for path, text in pages:
+        found = path.read_text(encoding="utf-8") if path.is_file() else ""
         diff = first_difference(text, found)
         if diff:
             out.append((path.relative_to(root), *diff))
-    return out
+    return out + unchecked(root, pages), len(pages)
 
 
 def update(root):
     """Rewrite every generated page and block from the committed data; the pages changed."""
     from ganlab.reproduce.run import write_atomic
 
+    check_root(root)
     root = Path(root)
     changed = []
     for path, text in generated(root):
-        if not path.is_file() or path.read_text() != text:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
             write_atomic(path, text)
             changed.append(path.relative_to(root))
     return changed

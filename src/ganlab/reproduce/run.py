@@ -84,7 +84,7 @@ def results_from_file(path, name, quick):
 
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
         trials = [Trial(t["cfg_id"], t["config"], t["seed"], t["state"], None, value=t.get("score"),
                         evals={m: {float(k): v for k, v in series.items()} for m, series in (t.get("evals") or {}).items()},
                         time_s=t.get("time_s"), error=t.get("error"), carried=bool(t.get("carried")))
@@ -241,7 +241,7 @@ def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall
 def trial_records(trials):
     """The trials as a results file holds them."""
     return [{"cfg_id": t.cfg_id, "config": t.group, "seed": t.seed, "state": t.state, "score": t.value,
-             "time_s": t.time_s, "evals": {m: {f"{k:g}": v for k, v in s.items()} for m, s in t.evals.items()},
+             "time_s": t.time_s, "evals": {m: {f"{k:.10g}": v for k, v in s.items()} for m, s in t.evals.items()},
              "error": t.error, **({"carried": True} if t.carried else {})} for t in trials]
 
 
@@ -264,14 +264,23 @@ def recipe_hash(definition, group):
     from ganlab.rundir import config_to_dict
     from ganlab.study.worker import trial_overrides
 
-    cfg = config_to_dict(make_config(trial_overrides(definition, group, {"seed": 0})))
-    cfg.pop("description", None)
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    # Only what differs from the schema's defaults: a config key added later, at its default, leaves
+    # every recipe's hash as it was.
+    cfg, default = flat(config_to_dict(make_config(trial_overrides(definition, group, {"seed": 0})))), \
+        flat(config_to_dict(make_config({})))
+    recipe = {k: v for k, v in cfg.items() if k != "description" and (k not in default or default[k] != v)}
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def write_atomic(path, text):
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -323,6 +332,32 @@ def render_page(rep, results):
 
 # --- Helpers for the write-ups ----------------------------------------------------------------------
 
+REAL_REFERENCE = Path(__file__).parent / "real_reference.json"  # committed: the pages read it, never recompute
+
+
+def reference_values(data="mnist5k"):
+    """(score, [fids], classes) of `data` as committed in real_reference.json (written by
+    record_real_reference; tests/test_pages.py recomputes it within a tolerance)."""
+    from ganlab.errors import ConfigError
+
+    try:
+        entry = json.loads(REAL_REFERENCE.read_text(encoding="utf-8"))[data]
+        return entry["mnist_score"], entry["fid_halves"], entry["classes"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{REAL_REFERENCE} has no reference for {data!r} ({type(exc).__name__}); expected the file "
+                          f"that ganlab.reproduce.run.record_real_reference writes") from None
+
+
+def record_real_reference(data="mnist5k"):
+    """Compute the real data's reference values and write them, with how they were computed, into
+    real_reference.json."""
+    score, fids, classes = real_reference(data)
+    current = json.loads(REAL_REFERENCE.read_text(encoding="utf-8")) if REAL_REFERENCE.is_file() else {}
+    current[data] = {"mnist_score": score, "fid_halves": fids, "classes": classes, "provenance": provenance(None)}
+    write_atomic(REAL_REFERENCE, json.dumps(current, indent=1, sort_keys=True) + "\n")
+    return current[data]
+
+
 @functools.lru_cache(maxsize=4)
 def real_reference(data="mnist5k", splits=3):
     """The real data's own numbers under the LeNet protocols: (MNIST score of all its images in a
@@ -369,7 +404,7 @@ def lenet_line():
 
 def reference_line(data="mnist5k"):
     """One markdown paragraph: the real data's reference values, to read the tables against."""
-    score, fids, classes = real_reference(data)
+    score, fids, classes = reference_values(data)
     return (f"Real data, under the same LeNet protocols: {data} itself has mnist_score5k {score:.2f} (all its images, "
             f"shuffled, 10 splits) and {classes} classes; the FID between two random halves of it is "
             f"{format_spread(fids)} ({len(fids)} splits), a floor a generator's fid5k_lenet is not expected to beat.")

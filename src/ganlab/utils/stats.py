@@ -75,6 +75,8 @@ def verdict(ours, theirs, higher_is_better, level=LEVEL):
         return None, None
     p_mean, p_sd, p_n = theirs
     point = p_sd is None or p_n is None
+    if not point and p_n < 2:
+        return None, None  # one value on the other side, given as a sample: its spread is unknown too
     _, _, p = welch(mean, sd, n, p_mean, 0.0 if point else p_sd, 1 if point else p_n)
     if p >= level:
         return "tie", p
