@@ -171,3 +171,14 @@ def test_a_run_without_a_final_value_gets_no_verdict_and_misses_the_goal():
     assert "not met (" in text and "reverse KL" in text.split("not met (")[1]
     assert mean_se(collapsed["rkl"], digits=2).endswith("(1 of 10 without)")
     assert "met." in "\n".join(toy_comparison(good, "ring"))
+
+
+def test_the_committed_real_reference_is_what_the_data_gives():
+    """The pages read MNIST-5k's own reference values from real_reference.json; recomputed here (the
+    last digits of a float32 network's features may differ between machines, hence the tolerance)."""
+    from ganlab.reproduce.run import real_reference, reference_values
+
+    score, fids, classes = reference_values("mnist5k")
+    fresh = real_reference("mnist5k")
+    assert fresh[0] == pytest.approx(score, rel=1e-6) and fresh[2] == classes
+    assert fresh[1] == pytest.approx(fids, rel=1e-5)
