@@ -357,7 +357,7 @@ def test_pacgan_toy_reproduction_runs_tiny_and_writes_both_tables(run_cli, tmp_p
     readme = (tmp_path / "docs" / "pacgan-toy" / "quick" / "README.md").read_text()
     assert "Trials: 16 of 16 complete" in readme
     for d in ("ring", "grid"):
-        assert f"### {d}" in readme and f"Best ganlab row on the {d}:" in readme
+        assert f"### {d}" in readme and f"| PacGAN Table 1 row ({d}) | modes | high quality % | reverse KL |" in readme
     assert "| PacGAN4 | PacGAN Table 1 | 10 | 24.8±0.2 | 93.6±0.6 | 0.04±0.01 | - |" in readme
     assert "| unrolled10 | ganlab | 1 |" in readme and "| pacgan3 | ganlab | 1 |" in readme
 
@@ -415,7 +415,7 @@ def test_pacgan_stacked_reproduction_runs_tiny(run_cli, tmp_path):
                 "--out", tmp_path / "docs", "--studies", tmp_path / "studies")
     assert r.code == 0, r.err
     readme = (tmp_path / "docs" / "pacgan-stacked" / "quick" / "README.md").read_text()
-    assert "Trials: 7 of 7 complete" in readme and "Best ganlab row:" in readme
+    assert "Trials: 7 of 7 complete" in readme and "Best ganlab row by its means:" in readme
 
 
 def test_latent_dim_sweep_definition_and_verdict(tmp_path):
