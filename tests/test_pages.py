@@ -182,3 +182,28 @@ def test_the_committed_real_reference_is_what_the_data_gives():
     fresh = real_reference("mnist5k")
     assert fresh[0] == pytest.approx(score, rel=1e-6) and fresh[2] == classes
     assert fresh[1] == pytest.approx(fids, rel=1e-5)
+
+
+def test_the_bf16_verdict_is_computed_from_the_results_file(copy_of_pages):
+    from ganlab.reproduce.blocks import bf16
+
+    def trial(config, seed, fid, score):
+        return {"config": config, "seed": seed, "state": "COMPLETE", "time_s": 100.0,
+                "evals": {"fid5k_lenet": {"300.0": fid}, "mnist_score5k": {"300.0": score}}}
+
+    path = copy_of_pages / "docs/results/bf16/results.json"
+    definition = {"objectives": ["fp32", "bf16"], "trials": 3, "seed": 100}
+    same = [trial("fp32", s, f, 7.5) for s, f in ((100, 150.0), (101, 160.0), (102, 155.0))] + \
+           [trial("bf16", s, f, 7.5 + 0.01 * i) for i, (s, f) in enumerate(((100, 152.0), (101, 158.0), (102, 156.0)))]
+    path.write_text(json.dumps({"command": "c", "definition": definition, "trials": same}))
+    try:
+        text = "\n".join(bf16(copy_of_pages))
+        assert "fid5k_lenet tie" in text and "the long studies may run in bf16" in text
+        worse = same[:3] + [trial("bf16", s, f, 7.5) for s, f in ((100, 250.0), (101, 255.0), (102, 260.0))]
+        path.write_text(json.dumps({"command": "c", "definition": definition, "trials": worse}))
+        text = "\n".join(bf16(copy_of_pages))
+        assert "fid5k_lenet worse" in text and "the long studies run in fp32" in text
+        path.write_text(json.dumps({"command": "c", "definition": definition, "trials": same[:4]}))
+        assert "Verdict: not yet" in "\n".join(bf16(copy_of_pages))
+    finally:
+        path.unlink()

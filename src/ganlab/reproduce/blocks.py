@@ -201,3 +201,42 @@ def demo(root):
                   f"Command: `{data.get('command')}`; results file [{rel}]({rel}).", "",
               reference_line(), "", lenet_line()]
     return lines
+
+
+@BLOCKS.register("bf16", "fp32 against bf16 autocast on the mnist5k preset: per-seed finals and a Welch verdict per metric")
+def bf16(root):
+    from ganlab.reproduce.run import final
+    from ganlab.utils.stats import LEVEL, format_spread, summary, verdict
+
+    rel = Path("docs/results/bf16/results.json")
+    data = _read(root, rel)
+    if data is None:
+        return [f"No results file yet ({rel}): the study has not been exported."]
+    d = data["definition"]
+    runs = {c: [t for t in data["trials"] if t["config"] == c and t["state"] == "COMPLETE"] for c in d["objectives"]}
+    metrics = (("fid5k_lenet", False), ("mnist_score5k", True))
+    finals = {c: {m: [final({k: {float(p): v for p, v in s.items()} for k, s in t["evals"].items()}, m) for t in ts]
+                  for m, _ in metrics} for c, ts in runs.items()}
+    lines = ["| precision | seeds complete | " + " | ".join(f"final {m}" for m, _ in metrics)
+             + " | wall time per run, s |", "|---|---|---|---|---|"]
+    for c, ts in runs.items():
+        times = [t["time_s"] for t in ts if t.get("time_s") is not None]
+        lines.append(f"| {c} | {len(ts)} of {d['trials']} | " + " | ".join(format_spread(finals[c][m]) for m, _ in metrics)
+                     + f" | {_fmt(sum(times) / len(times) if times else None, '.0f')} |")
+    words = {}
+    for m, higher in metrics:
+        if any(v is None for c in runs for v in finals[c][m]):
+            words[m] = (None, None)
+            continue
+        words[m] = verdict(finals["bf16"][m], summary(finals["fp32"][m]), higher_is_better=higher)
+    lines.append("")
+    if any(w is None for w, _ in words.values()):
+        lines.append("Verdict: not yet (each precision needs at least two seeds with a final value).")
+    else:
+        free = all(w == "tie" for w, _ in words.values())
+        lines.append("Verdict, bf16 against fp32 by two-sided Welch tests at the " + f"{LEVEL:g} level: "
+                     + "; ".join(f"{m} {w} (p {p:.2g})" for m, (w, p) in words.items()) + ". "
+                     + ("No difference is shown on either metric: the long studies may run in bf16, and say so."
+                        if free else "A difference is shown: the long studies run in fp32."))
+    lines += ["", f"Command: `{data.get('command')}`; results file [results.json](results.json)."]
+    return lines
