@@ -473,7 +473,8 @@ def test_committed_trials_match_by_config_and_seed_when_the_seed_count_grows(tmp
     assert committed_trials(tmp_path / "none.json", old) == {}
 
 
-GRID_FILES = sorted((Path(__file__).resolve().parents[1] / "docs" / "reproductions").glob("*/*.yaml"))
+GRID_FILES = sorted([*(Path(__file__).resolve().parents[1] / "docs" / "reproductions").glob("*/*.yaml"),
+                     *(Path(__file__).resolve().parents[1] / "docs" / "results").glob("*/*.yaml")])
 
 
 @pytest.mark.parametrize("path", GRID_FILES, ids=[f"{p.parent.name}/{p.name}" for p in GRID_FILES])
