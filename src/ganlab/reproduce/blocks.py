@@ -118,7 +118,8 @@ def reproductions(root):
             d = results.definition
             done = [t for t in results.trials if t.state == "COMPLETE"]
             rel = folder.relative_to(root)
-            seeds = f"{d['trials']} (settings)" if not d.get("grid") else f"{d['seed']}-{d['seed'] + d['trials'] - 1}"
+            seeds = (f"{d['trials']} (settings)" if not d.get("grid") else str(d["seed"]) if d["trials"] == 1
+                     else f"{d['seed']}-{d['seed'] + d['trials'] - 1}")
             lines.append(f"| `{name}`{' --quick' if quick else ''} | [{rel}]({rel}/README.md) | {len(done)} of "
                          f"{len(results.trials)} | {seeds} | {d['kimg']:g} | {sum(t.time_s or 0 for t in done) / 60:.0f} | "
                          f"{REPRODUCTIONS.lookup(name)().summary(results) or '-'} |")
