@@ -265,7 +265,7 @@ class PacganStacked(Reproduction):
                  f"4×4 kernels, z 256, batch 128, D Adam 2e-4, G 1e-4, (0.5, 0.99). Every row trains {kimg:g} kimg "
                  f"(VEEGAN: 6,400; Metz: 64,000). PacDCGAN-m rows show D m times more images per step than their "
                  f"DCGAN row, as in PacGAN. Values at the end of training, mean ± standard error over seeds "
-                 f"{first}..{first + results.definition['trials'] - 1}.", "", lenet_line(), ""]
+                 f"{first}..{first + results.definition['trials'] - 1}.", "", lenet_line(stacked=True), ""]
         k = results.definition["trials"]
         lines += gap_table([
             ("length", f"{kimg:g} kimg ({kimg / 6400:.3g} of VEEGAN's setting; {kimg / 64000:.3g} of Metz et al.'s "

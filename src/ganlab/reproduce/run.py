@@ -390,16 +390,19 @@ def gap_table(rows, ours="ganlab (this page)", theirs="the paper"):
             + ["", "The gap is large: every comparison with the published rows on this page is indicative only.", ""])
 
 
-def lenet_line():
-    """One markdown paragraph: what the LeNet behind every *_lenet metric was trained on and how well
-    it classifies digits it never saw (from the record beside its weights)."""
+def lenet_line(stacked=False):
+    """One markdown paragraph: what the LeNet behind the LeNet-based metrics was trained on and how
+    well it classifies digits it never saw (from the record beside its weights)."""
     from ganlab.metrics.lenet import WEIGHTS_PATH
 
-    info = json.loads(WEIGHTS_PATH.with_suffix(".json").read_text())
-    return (f"The LeNet behind every `*_lenet` metric and `mnist_score5k` (`lenet-mnist`, weights {info['weights_id']}) "
-            f"was trained on {info['split']}; its accuracy on the {info['num_test']:,} held-out digits is "
-            f"{100 * info['accuracy']:.1f} %. So its features and classes have seen most of the digits they score, and "
-            f"fid5k_lenet is measured against the training set (all 5,000 digits G trains on), not held-out data.")
+    info = json.loads(WEIGHTS_PATH.with_suffix(".json").read_text(encoding="utf-8"))
+    what = ("The LeNet that classifies each channel for `modes26k_stacked`" if stacked else
+            "The LeNet behind every `*_lenet` metric and `mnist_score5k`")
+    tail = ("So it has seen most of the digits the stacks are made of." if stacked else
+            "So its features and classes have seen most of the digits they score, and fid5k_lenet is measured "
+            "against the training set (all 5,000 digits G trains on), not held-out data.")
+    return (f"{what} (`lenet-mnist`, weights {info['weights_id']}) was trained on {info['split']}; its accuracy on the "
+            f"{info['num_test']:,} held-out digits is {100 * info['accuracy']:.1f} %. {tail}")
 
 
 def reference_line(data="mnist5k"):
