@@ -447,7 +447,11 @@ def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, do
     if check or update:
         if name is not None or (check and update):
             raise click.UsageError("--check and --update take no NAME and not each other")
-        _pages(root, check)
+        from ganlab.reproduce.pages import run_check, run_update
+
+        code = run_check(root, click.echo) if check else run_update(root, click.echo)
+        if code:
+            sys.exit(code)
         return
     if name is None:
         raise click.UsageError("missing NAME (one of: " + ", ".join(REPRODUCTIONS) + "), or --check / --update")
@@ -460,28 +464,6 @@ def reproduce(name, quick, seeds, workers, out, studies, storage, kimg, sets, do
         click.echo("\nganlab: interrupted; finished trials are kept: run the same command again to continue", err=True)
         sys.exit(130)
     click.echo(f"wrote {path}")
-
-
-def _pages(root, check):
-    """`reproduce --check` / `--update`: every generated page against (or from) the committed data."""
-    from ganlab.reproduce import pages
-
-    if not check:
-        changed = pages.update(root)
-        click.echo(f"rewrote {len(changed)} page(s)" + "".join(f"\n  {p}" for p in changed))
-        return
-    differences, n = pages.check(root)
-    for page, line, expected, found in differences:
-        if line == 0:
-            click.echo(f"{page}: results that the check cannot see: expected {expected}, found {found}", err=True)
-        else:
-            click.echo(f"{page}:{line}: differs from what its committed data generates: expected {expected!r}, "
-                       f"found {found!r}", err=True)
-    if differences:
-        click.echo(f"ganlab: {len(differences)} generated page(s) differ; `ganlab reproduce --update` rewrites them "
-                   f"from the committed data", err=True)
-        sys.exit(1)
-    click.echo(f"{n} generated page(s) agree with their committed data")
 
 
 def _usage_line(exc):

@@ -24,6 +24,22 @@ def _read(root, rel):
                           f"that `ganlab study export` writes") from None
 
 
+def _from_file(rel):
+    """A block drawn from one committed results file: `fn(root, data, rel)`, or a line saying the file
+    is not there yet."""
+    rel = Path(rel)
+
+    def wrap(fn):
+        def block(root):
+            data = _read(root, rel)
+            if data is None:
+                return [f"No results file yet ({rel}): the study has not been exported."]
+            return fn(root, data, rel)
+        block.__doc__ = fn.__doc__
+        return block
+    return wrap
+
+
 def _finals(data):
     """{config: [(seed, {metric: value at the last eval point}, time_s)]} of the completed trials."""
     from ganlab.reproduce.run import final
@@ -149,11 +165,8 @@ def theory(root):
 
 
 @BLOCKS.register("toy-presets", "the four toy presets on seeds 0-4: modes, high quality, reverse KL per seed")
-def toy_presets(root):
-    rel = Path("docs/results/toy-presets/results.json")
-    data = _read(root, rel)
-    if data is None:
-        return [f"No results file yet ({rel}): the study has not been exported."]
+@_from_file("docs/results/toy-presets/results.json")
+def toy_presets(root, data, rel):
     rows = _finals(data)
     lines = ["| preset | seeds complete | modes | high quality % | reverse KL | per-seed modes | wall time per run, s |",
              "|---|---|---|---|---|---|---|"]
@@ -175,14 +188,11 @@ def toy_presets(root):
 
 
 @BLOCKS.register("demo", "the `demo` preset on fresh seeds: fid5k_lenet, mnist_score5k and classes at each eval point")
-def demo(root):
+@_from_file("docs/results/demo/results.json")
+def demo(root, data, rel):
     from ganlab.reproduce.run import at_point, lenet_line, reference_line
     from ganlab.utils.stats import format_spread
 
-    rel = Path("docs/results/demo/results.json")
-    data = _read(root, rel)
-    if data is None:
-        return [f"No results file yet ({rel}): the study has not been exported."]
     done = [t for t in data["trials"] if t["state"] == "COMPLETE"]
     if not done:
         return [f"No trial of {rel} has finished yet."]
@@ -205,14 +215,11 @@ def demo(root):
 
 
 @BLOCKS.register("bf16", "fp32 against bf16 autocast on the mnist5k preset: per-seed finals and a Welch verdict per metric")
-def bf16(root):
+@_from_file("docs/results/bf16/results.json")
+def bf16(root, data, rel):
     from ganlab.reproduce.run import final
     from ganlab.utils.stats import LEVEL, format_spread, summary, verdict
 
-    rel = Path("docs/results/bf16/results.json")
-    data = _read(root, rel)
-    if data is None:
-        return [f"No results file yet ({rel}): the study has not been exported."]
     d = data["definition"]
     runs = {c: [t for t in data["trials"] if t["config"] == c and t["state"] == "COMPLETE"] for c in d["objectives"]}
     metrics = (("fid5k_lenet", False), ("mnist_score5k", True))

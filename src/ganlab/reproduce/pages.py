@@ -17,6 +17,7 @@ the differences without writing anything.
 """
 
 import re
+import sys
 from pathlib import Path
 
 from ganlab.utils.registry import Registry
@@ -163,6 +164,34 @@ def update(root):
             write_atomic(path, text)
             changed.append(path.relative_to(root))
     return changed
+
+
+def _echo(message, err=False):
+    print(message, file=sys.stderr if err else sys.stdout)
+
+
+def run_check(root, echo=_echo):
+    """`ganlab reproduce --check`: say what differs (on stderr) and return the exit status (0 or 1)."""
+    differences, n = check(root)
+    for page, line, expected, found in differences:
+        if line == 0:
+            echo(f"{page}: results that the check cannot see: expected {expected}, found {found}", err=True)
+        else:
+            echo(f"{page}:{line}: differs from what its committed data generates: expected {expected!r}, "
+                 f"found {found!r}", err=True)
+    if differences:
+        echo(f"ganlab: {len(differences)} generated page(s) differ; `ganlab reproduce --update` rewrites them "
+             f"from the committed data", err=True)
+        return 1
+    echo(f"{n} generated page(s) agree with their committed data")
+    return 0
+
+
+def run_update(root, echo=_echo):
+    """`ganlab reproduce --update`: rewrite the generated pages; say which; return 0."""
+    changed = update(root)
+    echo(f"rewrote {len(changed)} page(s)" + "".join(f"\n  {p}" for p in changed))
+    return 0
 
 
 def _register_all():
