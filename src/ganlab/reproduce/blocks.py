@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 from ganlab.reproduce.pages import BLOCKS
-from ganlab.utils.stats import mean_spread
 
 FROZEN = Path("docs/reproductions/pacgan-toy/frozen")
 FROZEN_FILES = {"ring": "ring.json", "grid": "grid.json"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
 from ganlab.reproduce.run import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
-from ganlab.utils.stats import LEVEL, format_spread, mean_spread, summary, verdict
+from ganlab.utils.stats import LEVEL, format_spread, summary, verdict
 
 LENET = ["fid5k_lenet", "mnist_score5k", "classes5k_lenet", "pr5k_lenet"]
 SHOWN = [("fid5k_lenet", "fid5k_lenet (lower is better)"),
@@ -239,8 +239,8 @@ class Robustness(Reproduction):
                 shown.append(top)
         seeds = results.definition.get("trials", 1)
         if best and seeds < 2:
-            lines.append(f"One seed per cell: no objective can be shown better than another in any setting (a test "
-                         f"needs seeds), so this table ranks nothing" + (" — and at this length the FIDs are near "
+            lines.append("One seed per cell: no objective can be shown better than another in any setting (a test "
+                         "needs seeds), so this table ranks nothing" + (" — and at this length the FIDs are near "
                          "those of untrained networks." if results.quick else "."))
         elif best:
             counts = {c: best.count(c) for c in cols}
