@@ -5,6 +5,8 @@ The Python API (see ganlab.api): `ganlab.configure`, `ganlab.build_networks`, `g
 a light submodule (the registries, the config) does not import torch.
 """
 
+__version__ = "0.1.0"  # the one place the version is written (pyproject reads it)
+
 __all__ = ["TrainedGenerator", "build_networks", "configure", "load_generator", "train"]
 
 

@@ -3,19 +3,22 @@
 Every error a user can cause ends as one sentence on stderr and exit status 2.
 """
 
+import contextlib
+import shlex
 import sys
 from pathlib import Path
 
 import click
 from omegaconf import OmegaConf
 
-from ganlab import rundir
+from ganlab import __version__, rundir
 from ganlab.config import make_config, parse_overrides, validate
 from ganlab.errors import ConfigError, GanlabError, one_line
 from ganlab.presets import PRESETS, preset_overrides
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="ganlab", message="%(prog)s %(version)s")
 def cli():
     """ganlab: train, evaluate and compare generative adversarial networks.
 
@@ -140,7 +143,16 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
         opened.append(path)
         return path
 
-    record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset, world=world)
+    from ganlab.utils.signals import StopOnSignal, TrainingStopped
+
+    try:  # Ctrl-C or SIGTERM: a checkpoint at the next iteration's end, then the command that continues
+        with StopOnSignal() if world.size == 1 else contextlib.nullcontext() as stop:
+            record = training_loop(cfg, open_run_dir, state=state, progress=not quiet, dataset=dataset, world=world,
+                                   stop=stop)
+    except TrainingStopped as exc:
+        click.echo(f"\nganlab: {exc}; checkpoint written to {Path(exc.run_dir) / rundir.LATEST}. Continue with:\n"
+                   f"  ganlab train --resume {shlex.quote(str(exc.run_dir))}", err=True)
+        sys.exit(130)
     if not world.main:
         world.close()
     click.echo(_summary(record, opened[0]))
@@ -478,6 +490,8 @@ def main(argv=None):
     one place errors are formatted; `one_line` folds any library text that spans lines)."""
     try:
         cli.main(args=argv, prog_name="ganlab", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group (`ganlab`, `ganlab study`): its help
+        click.echo(exc.ctx.get_help())
     except GanlabError as exc:
         click.echo(f"ganlab: error: {one_line(exc)}", err=True)
         sys.exit(2)

@@ -24,7 +24,6 @@ from omegaconf import OmegaConf
 
 from ganlab.config import make_config
 from ganlab.errors import CheckpointError, ConfigError
-from ganlab.utils.checkpoint import load_checkpoint
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
@@ -193,6 +192,8 @@ def load_run(path, checkpoint="latest", force=False):
     The checkpoint must carry the directory's run id (see the module docstring) unless `force`."""
     path = require_run_dir(path)
     ckpt = checkpoint_path(path, checkpoint)
+    from ganlab.utils.checkpoint import load_checkpoint  # torch: imported by the commands that load
+
     state = load_checkpoint(ckpt)
     check_identity(path, state, repr(str(ckpt)), force)
     cfg = config_from_yaml(state["config"], f"checkpoint {str(ckpt)!r}")

@@ -33,6 +33,7 @@ from ganlab.objectives import build_objective
 from ganlab.output import NoOutput, RunOutput, save_samples  # noqa: F401  (save_samples: re-exported)
 from ganlab.seeing import packed_shape, seeing
 from ganlab.utils.sampler import IndexSampler
+from ganlab.utils.signals import TrainingStopped
 
 TOY_EVAL_SAMPLES = 2500  # PacGAN / VEEGAN protocol
 
@@ -179,25 +180,26 @@ def _grad_norm(module):
     return torch.stack(norms).norm() if norms else torch.zeros(())
 
 
-def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=None):
+def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=None, stop=None):
     """Train the GAN described by `cfg`, writing to `run_dir`; `state` is a checkpoint to resume.
 
     `run_dir` may be a function returning the directory: it is called once everything is set up,
     so bad input (a missing dataset, a network that does not fit the data) leaves nothing behind.
     A directory that already holds rows of a run that was killed before its first checkpoint is
     started over in place. `world`: this process among several (ganlab.distributed; None: one
-    process); rank 0 calls `run_dir` and writes, the others only train. Returns the last metrics
-    record. The torch CPU thread count the run sets (cfg.cpu_threads) is the caller's again when
+    process); rank 0 calls `run_dir` and writes, the others only train. `stop`: a stop request read
+    between iterations (ganlab.utils.signals.StopOnSignal; one process only): when set, the latest
+    checkpoint is written and TrainingStopped raised. Returns the last metrics record. The torch CPU thread count the run sets (cfg.cpu_threads) is the caller's again when
     it returns or raises."""
     threads = torch.get_num_threads()
     try:
-        return _training_loop(cfg, run_dir, state, progress, dataset, world)
+        return _training_loop(cfg, run_dir, state, progress, dataset, world, stop)
     finally:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
 
 
-def _training_loop(cfg, run_dir, state, progress, dataset, world):
+def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
     # Set up.
     world = world or World()
     world.check_batch(cfg.batch_size, cfg.pack)
@@ -406,6 +408,13 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world):
         if snap_now:
             world.check_same(G, D, where=f" at {cur_nimg / 1000:g} kimg")  # every process on rank 0's weights
             out.snapshot(G_eval, grid_z, dataset, cur_nimg, grid_cols, checkpoint_state)  # samples, checkpoint
+
+        # Stop on request (Ctrl-C, SIGTERM): the latest checkpoint here, between iterations.
+        if stop is not None and stop.requested and cur_nimg < total_nimg:
+            bar.close()
+            out.save(rundir.LATEST, checkpoint_state)
+            out.close()
+            raise TrainingStopped(run_dir, cur_nimg, stop.requested)
 
     bar.close()
     out.close()

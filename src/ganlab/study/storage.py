@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ganlab.errors import ConfigError
@@ -24,10 +23,9 @@ MAX_RETRY = 2  # automatic retries of a trial whose worker died (heartbeat stale
 
 
 def ganlab_version():
-    try:
-        return version("ganlab")
-    except PackageNotFoundError:  # running from a source tree
-        return "unknown"
+    from ganlab import __version__
+
+    return __version__
 
 
 def study_dir(out, name):

@@ -1,0 +1,102 @@
+"""The CLI as a newcomer meets it: help without importing torch, bare groups that show their help,
+a version, and Ctrl-C / SIGTERM during training that leaves a checkpoint to resume from."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlab import __version__
+from ganlab.cli import main
+
+GANLAB = [sys.executable, "-m", "ganlab"]
+
+
+def _command_paths():
+    """Every command and group of the CLI, as argument lists (walked from click's tree)."""
+    import click
+
+    from ganlab.cli import cli
+
+    paths = []
+
+    def walk(cmd, path):
+        paths.append(path)
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, path + [name])
+    walk(cli, [])
+    return paths
+
+
+def test_every_help_is_printed_without_importing_torch():
+    """--help must be instant: no command imports torch (or numpy's heavy users) to print it."""
+    paths = _command_paths()
+    assert len(paths) > 15 and ["study", "run"] in paths
+    code = ("import sys, json\nfrom ganlab.cli import main\nheavy = {}\n"
+            f"for path in {paths!r}:\n"
+            "    try:\n        main(path + ['--help'])\n    except SystemExit:\n        pass\n"
+            "    heavy[' '.join(path)] = [m for m in ('torch', 'matplotlib', 'optuna', 'scipy') if m in sys.modules]\n"
+            "print(json.dumps(heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    heavy = json.loads(out.strip().splitlines()[-1])
+    assert heavy and not any(heavy.values()), {k: v for k, v in heavy.items() if v}
+
+
+@pytest.mark.parametrize("group", [[], ["study"], ["theory"]])
+def test_a_bare_group_prints_its_help_and_exits_0(group, capsys):
+    main(group)  # no SystemExit: exit status 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: ganlab") and "Commands:" in out
+
+
+def test_version(capsys):
+    main(["--version"])  # no SystemExit: exit status 0
+    assert capsys.readouterr().out.strip() == f"ganlab {__version__}"
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert "version" in project["dynamic"] and "version" not in project  # one source: ganlab.__version__
+
+
+def _wait_for(predicate, timeout, proc):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.communicate()}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("timed out waiting for training to make progress")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_training_leaves_a_resumable_checkpoint_past_0_kimg(sig, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(GANLAB + ["train", "--preset", "toy-ring-ns", "--kimg", "100000", "--quiet", "--out",
+                                      str(tmp_path), "--set", "log_kimg=5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    run = tmp_path / "00000-toy-ring-ns"
+    _wait_for(lambda: (run / "metrics.jsonl").is_file() and len((run / "metrics.jsonl").read_text().splitlines()) >= 2,
+              120, proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert f"stopped by {sig.name}" in err and f"ganlab train --resume {run}" in err
+    state = torch.load(run / "checkpoint-latest.pt", weights_only=True)
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert state["cur_nimg"] > 0 and state["log_rows"] == len(rows)
+    assert state["cur_nimg"] >= json.loads(rows[-1])["nimg"]
+    # It continues from there (to a few kimg further), and the stop left nothing half-written.
+    target = state["cur_nimg"] / 1000 + 2
+    done = subprocess.run(GANLAB + ["train", "--resume", str(run), "--kimg", str(target), "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert torch.load(run / "checkpoint-final.pt", weights_only=True)["cur_nimg"] >= target * 1000
