@@ -4,6 +4,7 @@ on SQLite (2 worker processes; a worker and the launcher killed with SIGKILL, th
 import itertools
 import json
 import math
+import re
 import os
 import signal
 import subprocess
@@ -323,6 +324,44 @@ def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, 
     status = run_cli("study", "status", "flaky", "--out", tmp_path)
     assert "cfg 0001 nonsaturating: RuntimeError" in status.out
     assert any(line.split()[:2] == ["nonsaturating", "3/4"] for line in status.out.splitlines())
+
+
+@pytest.mark.parametrize("case", ["some", "all"])
+def test_a_report_with_trials_without_the_metric_never_shows_inf_or_nan(case, run_cli, tmp_path, fast_heartbeat, monkeypatch):
+    """Trials that diverge before their first evaluation (no value of the metric) and a trial that
+    fails with an error: the report lists them as such, warns nothing, and writes no inf or nan."""
+    import warnings
+
+    import ganlab.training
+    from ganlab.errors import DivergenceError
+
+    real_loop = ganlab.training.training_loop
+    no_value = {"cfg_0001", "cfg_0004"} if case == "some" else {"cfg_0000", "cfg_0001", "cfg_0003", "cfg_0004"}
+
+    def loop(cfg, run_dir, **kw):
+        if Path(run_dir).name == "cfg_0002":
+            raise RuntimeError("a bug (test)")
+        if Path(run_dir).name in no_value:
+            raise DivergenceError("training diverged at 0.1 kimg (test); expected finite losses")
+        return real_loop(cfg, run_dir, **kw)
+
+    monkeypatch.setattr(ganlab.training, "training_loop", loop)
+    assert run_cli(*study_cmd("gaps", "--out", tmp_path, workers=1, kimg=1, trials=3)).code == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning fails the test
+        result = run_cli("study", "report", "gaps", "--out", tmp_path)
+    assert result.code == 0, result.err
+    summary = (tmp_path / "gaps" / "report" / "summary.md").read_text()
+    assert not re.search(r"\b-?(inf|nan)\b", summary), summary  # as Python would print them
+    listed = "nonsaturating cfg 0001; lsgan cfg 0004" if case == "some" else "nonsaturating cfg 0000, 0001; lsgan cfg 0003, 0004"
+    assert listed in summary  # the trials without a value, named
+    assert re.search(r"\| nonsaturating \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 2/3 \| 1 \|", summary)  # cfg 2 failed
+    budget = [line for line in summary.splitlines() if line.startswith("| lsgan |") and "k = " not in line][-1]
+    if case == "some":  # 1 of 3 lsgan trials without a value: k = 1 has 33.3 % empty draws, exactly
+        assert "no value in 33.3% of draws" in budget
+    else:  # nonsaturating: no trial with a value at all; lsgan: 2 of 3 without
+        assert "| nonsaturating | no trial has a value |" in summary
+        assert "no value in 66.7% of draws" in budget
 
 
 # --- CLI errors -------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 One row per setting (`cfg_id`: its last completed attempt). For every objective: the best score
 reachable with a budget of k trials (bootstrap: resample k of the N scores with replacement, take
-the best, 5,000 times; mean and 2.5-97.5 % band), the distribution of scores, and score against
+the best, 5,000 times; mean and 2.5-97.5 % band, or the share of draws without a value where
+trials never logged the metric), the distribution of scores, and score against
 each hyperparameter. Written as PNG figures and `summary.md`. The statistics are plain numpy.
 """
 
@@ -26,9 +27,18 @@ def bootstrap_min(values, budgets, draws=DRAWS, seed=0):
     mean, lo, hi = (np.empty(len(budgets)) for _ in range(3))
     for j, k in enumerate(budgets):
         mins = values[rng.integers(0, len(values), size=(draws, k))].min(axis=1)  # [draws]
-        mean[j] = mins.mean()
-        lo[j], hi[j] = np.percentile(mins, [2.5, 97.5])
+        if np.isfinite(mins).all():
+            mean[j] = mins.mean()
+            lo[j], hi[j] = np.percentile(mins, [2.5, 97.5])
+        else:  # some draws hold only trials without a value: no mean to give (see missing_share)
+            mean[j] = lo[j] = hi[j] = np.nan
     return mean, lo, hi
+
+
+def missing_share(n_missing, n, k):
+    """Exact probability that k trials drawn with replacement from n, of which n_missing have no
+    value of the metric, hold none with a value: (n_missing / n) ** k."""
+    return (n_missing / n) ** k
 
 
 def expected_min(values, k):
@@ -118,13 +128,17 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
             continue
         mean, a, b = bootstrap_min(sign * values, budgets, draws, seed)
         mean, a, b = sign * mean + 0.0, sign * a + 0.0, sign * b + 0.0  # back to the metric's sign (no -0)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        lo, hi = np.fmin(a, b), np.fmax(a, b)
         curves[o] = (mean, lo, hi)
-        ax.plot(budgets, mean, color=colors[o], label=o)
-        ax.fill_between(budgets, lo, hi, color=colors[o], alpha=0.2, where=np.isfinite(lo) & np.isfinite(hi))
+        if np.isfinite(mean).any():  # the budgets whose every draw holds a value
+            ax.plot(budgets, mean, color=colors[o], label=o)
+            ax.fill_between(budgets, lo, hi, color=colors[o], alpha=0.2, where=np.isfinite(lo) & np.isfinite(hi))
     ax.set(xlabel="budget k (trials)", ylabel=f"{word} {metric} over k trials", title=f"{word} {metric} vs budget (bootstrap, 95 % band)")
-    if curves:
+    if ax.lines:
         ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, f"no curve: at every budget some draws hold only\ntrials without a value of {metric} (see summary.md)",
+                ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(folder / "budget.png", dpi=120)
     plt.close(fig)
@@ -204,14 +218,24 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
             lines.append(f"| {o} | - | - | - | - | 0/{k_max} | {n_fail} |")
             continue
         best = min(rs, key=lambda r: (sign * r["value"], r["cfg_id"]))
+        if not math.isfinite(best["value"]):
+            lines.append(f"| {o} | no trial has a value | - | - | - | {len(rs)}/{k_max} | {n_fail} |")
+            continue
         at = "-" if best["score_kimg"] is None else f"{best['score_kimg']:g}"
         lines.append(f"| {o} | {best['value']:.4g} | {best['cfg_id']:04d} | {at} | {settings_text(definition, best)} | "
                      f"{len(rs)}/{k_max} | {n_fail} |")
     shown = [k for k in (1, 2, 5, 10, 20, 50, 100) if k <= k_max] + ([k_max] if k_max not in (1, 2, 5, 10, 20, 50, 100) else [])
     lines += ["", f"## {word.capitalize()} {metric} vs budget (bootstrap mean [2.5 %, 97.5 %], {draws} draws)", "",
               "| objective | " + " | ".join(f"k = {k}" for k in shown) + " |", "|---|" + "---|" * len(shown)]
-    for o, (mean, lo, hi) in curves.items():
-        lines.append(f"| {o} | " + " | ".join(f"{mean[k - 1]:.4g} [{lo[k - 1]:.4g}, {hi[k - 1]:.4g}]" for k in shown) + " |")
+    missing = {o: [r for r in rs if not math.isfinite(r["value"])] for o, rs in by_obj.items()}
+    for o, rs in by_obj.items():
+        if o not in curves:
+            lines.append(f"| {o} | " + " | ".join("no trial has a value" if rs else "no trial completed" for _ in shown) + " |")
+            continue
+        mean, lo, hi = curves[o]
+        lines.append(f"| {o} | " + " | ".join(
+            f"{mean[k - 1]:.4g} [{lo[k - 1]:.4g}, {hi[k - 1]:.4g}]" if math.isfinite(mean[k - 1])
+            else f"no value in {missing_share(len(missing[o]), len(rs), k):.1%} of draws" for k in shown) + " |")
     lines += ["", "## Figures", "", "![budget](budget.png)", "", "![distribution](distribution.png)", ""]
     if dims:
         lines += ["![sensitivity](sensitivity.png)", "", "Stars mark each objective's trial 0 (the preset default).", ""]
@@ -219,10 +243,14 @@ def write_report(study, definition, folder, draws=DRAWS, seed=0):
               "- Only COMPLETE trials count, one per setting (its last completed attempt); retried attempts are not counted twice.",
               "- A run that diverged (NaN losses) counts with the best score it reached before (Lucic et al. score "
               "every run); a setting whose trial failed with an error (see `ganlab study status`) is left out."]
-    n_inf = sum(not math.isfinite(r["value"]) for r in rows)
+    n_inf = sum(len(rs) for rs in missing.values())
     if n_inf:
-        lines.append(f"- {n_inf} completed trial(s) never produced a value of `{metric}` (e.g. no high-quality sample for `rkl`): "
-                     f"they count as the worst score ({'+' if sign > 0 else '-'}inf) in the bootstrap and are not plotted.")
+        lines.append(f"- {n_inf} completed trial(s) never produced a value of `{metric}` (a run that diverged before its "
+                     f"first evaluation, or no high-quality sample for `rkl`): "
+                     + "; ".join(f"{o} cfg " + ", ".join(f"{r['cfg_id']:04d}" for r in rs) for o, rs in missing.items() if rs)
+                     + ". They count as the worst score in the bootstrap: a budget at which some draws hold only such "
+                     "trials has no mean (its cell gives the exact share of such draws, (trials without a value / "
+                     "trials) ^ k) and no point in the figure; they are not plotted.")
     path = folder / "summary.md"
     path.write_text("\n".join(lines) + "\n")
     return path
