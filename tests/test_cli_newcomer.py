@@ -107,3 +107,42 @@ def test_citation_and_licence_name_this_version():
     assert f"version: {__version__}\n" in (root / "CITATION.cff").read_text()
     assert (root / "LICENSE").read_text().startswith("MIT License")
     assert "## [Unreleased]" in (root / "CHANGELOG.md").read_text()
+
+
+def test_the_description_and_directory_follow_the_resolved_config(run_cli, tmp_path):
+    r = run_cli("train", "--preset", "toy-ring-ns", "--set", "objective=lsgan", "--kimg", "0.3", "--quiet", "--out", tmp_path)
+    assert r.code == 0, r.err
+    run = tmp_path / "00000-toy-ring-ns-lsgan"
+    import yaml
+
+    description = yaml.safe_load((run / "config.yaml").read_text())["description"]
+    assert description.startswith("toy-ring-ns with objective=lsgan (the base: 8-Gaussian ring"), description
+    r = run_cli("train", "--preset", "toy-ring-ns", "--name", "my run", "--kimg", "0.3", "--quiet", "--out", tmp_path)
+    assert r.code == 0 and (tmp_path / "00001-my-run" / "checkpoint-final.pt").is_file()
+
+
+def test_train_from_a_config_file(run_cli, tmp_path):
+    # A run's own config.yaml reproduces the run's config; a user's file may hold any subset of keys.
+    assert run_cli("train", "--preset", "toy-grid-ns", "--kimg", "0.3", "--quiet", "--out", tmp_path / "a").code == 0
+    own = tmp_path / "a" / "00000-toy-grid-ns" / "config.yaml"
+    r = run_cli("train", "--config", own, "--dry-run")
+    assert r.code == 0 and r.out == own.read_text()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("kimg: 0.3\nG: {width: 16}\nseed: 7\n")
+    r = run_cli("train", "--preset", "toy-ring-ns", "--config", mine, "--set", "seed=8", "--dry-run")
+    assert r.code == 0 and "\nseed: 8\n" in r.out and "kimg: 0.3" in r.out and "width: 16" in r.out  # preset < file < --set
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no such file"),
+    ("[1, 2]", "does not hold a mapping"),
+    ("kimg: [\n", "is not valid YAML"),
+    ("kimgg: 3\n", "unknown config key 'kimgg'"),
+])
+def test_a_bad_config_file_is_one_sentence_and_exit_2(content, words, run_cli, tmp_path):
+    path = tmp_path / "c.yaml"
+    if content is not None:
+        path.write_text(content)
+    r = run_cli("train", "--config", path, "--out", tmp_path / "runs")
+    assert r.code == 2 and words in r.err and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # nothing written

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from ganlab import __version__, rundir
 from ganlab.config import make_config, parse_overrides, validate
 from ganlab.errors import ConfigError, GanlabError, one_line
-from ganlab.presets import PRESETS, preset_overrides
+from ganlab.presets import PRESETS, preset_overrides, run_label
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -54,7 +54,11 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 
 @cli.command(help=TRAIN_HELP)
 @click.option("--preset", metavar="NAME", help="Named preset (`ganlab list presets`); defaults otherwise.")
+@click.option("--config", "config_file", metavar="FILE.yaml", type=click.Path(dir_okay=False),
+              help="A YAML config (a run's config.yaml, or yours with the keys --dry-run prints): over the preset, under --set.")
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key (repeatable).")
+@click.option("--name", metavar="NAME", help="The run directory's name after its number (default: the preset, and the "
+              "objective where it differs from the preset's).")
 @click.option("--kimg", type=click.FloatRange(min=0, min_open=True), help="Run length in thousands of real images shown to D.")
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Run length in passes over the dataset.")
 @click.option("--seed", type=int, help="Training seed.")
@@ -69,18 +73,29 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--nproc", type=click.IntRange(min=1, max=1024), help="Train with N processes on this machine (torchrun, data-parallel).")
 @click.option("--max-restarts", "max_restarts", default=0, show_default=True, type=click.IntRange(min=0),
               help="With --nproc: restart every process this often after a failure (each continues the run).")
-def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet, nproc, max_restarts):
+def train(preset, config_file, sets, name, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet,
+          nproc, max_restarts):
     from ganlab.distributed import World, launch, remember_run, restarted_run
     from ganlab.training import training_loop
 
     world = World.from_env()  # one process, unless started by torchrun (ganlab.distributed)
     if kimg is not None and epochs is not None:
         raise click.UsageError("give --kimg or --epochs, not both")
+    if resume_dir and (config_file or name or preset):
+        raise click.UsageError("--resume continues a run with its own config and name; give --set, --kimg or "
+                               "--epochs to change it, not --preset, --config or --name")
     raw_sets, sets = list(sets), parse_overrides(sets)
-    overrides = preset_overrides(preset, sets.get("objective")) if preset else {}
+    from_file = rundir.overrides_from_file(config_file) if config_file else {}
+    objective = sets.get("objective", from_file.get("objective"))
+    overrides = preset_overrides(preset, objective) if preset else {}
     if preset:
         overrides["description"] = f"{preset}: {overrides['description']}"
+    overrides.update(from_file)
     overrides.update(sets)
+    if "description" not in sets and set(sets) - {"seed"}:  # what changed comes first
+        base = from_file.get("description") or (PRESETS.lookup(preset)["description"] if preset else "")
+        head = preset or (Path(config_file).name if config_file else "defaults")
+        overrides["description"] = f"{head} with {', '.join(raw_sets)}" + (f" (the base: {base})" if base else "")
     if seed is not None:
         overrides["seed"] = seed
     if device is not None:
@@ -125,7 +140,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
                                                               ("device", device), ("eval-every", eval_every)) if value is not None]
             args += ["--force"] if force else []
         else:  # a new run directory, holding the whole config: the processes start it in place
-            args = ["--resume", str(rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg))]
+            args = ["--resume", str(rundir.new_run_dir(out, run_label(preset, cfg, name), cfg))]
         click.echo(f"run directory: {args[1]}")
         click.echo(f"training in {nproc} processes (torchrun --standalone); rank 0 writes the run directory")
         sys.exit(launch(nproc, max_restarts, args + (["--quiet"] if quiet else [])))
@@ -137,7 +152,7 @@ def train(preset, sets, kimg, epochs, seed, device, eval_every, out, dry_run, re
             path = Path(resume_dir)
             rundir.save_config(path, cfg)  # the resumed config (a longer kimg, a --force change)
         else:
-            path = rundir.new_run_dir(out, preset or f"{cfg.objective}-{cfg.data.name}", cfg)
+            path = rundir.new_run_dir(out, run_label(preset, cfg, name), cfg)
             remember_run(out, path)
         click.echo(f"run directory: {path}")
         opened.append(path)

@@ -22,6 +22,17 @@ def preset_overrides(name, objective=None):
     return overrides
 
 
+def run_label(preset, cfg, name=None):
+    """The run directory's name after its number: `name` if given, else the preset's name (with the
+    objective appended where the config's differs from the preset's), else objective-data."""
+    if name:
+        return name
+    if preset:
+        own = PRESETS.lookup(preset).get("objective", "nonsaturating")
+        return preset if cfg.objective == own else f"{preset}-{cfg.objective}"
+    return f"{cfg.objective}-{cfg.data.name}"
+
+
 def preset(name, description, **overrides):
     """Register a preset; keys use '__' for '.', e.g. g_opt__lr=1e-4."""
     PRESETS.register(name, description)({"description": description, **{k.replace("__", "."): v for k, v in overrides.items()}})

@@ -100,6 +100,25 @@ def config_from_yaml(text, source):
         raise CheckpointError(f"{source} holds an invalid config: {exc}") from None
 
 
+def overrides_from_file(path):
+    """The dotted-key overrides of a YAML config file (a run's config.yaml, or a user's with any subset
+    of its keys); the keys are checked when the config is made."""
+    where = f"--config {str(path)!r}"
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file; expected a YAML config such as a run's {CONFIG}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.__class__.__name__}); expected a YAML text file") from None
+    try:
+        data = OmegaConf.to_container(OmegaConf.create(text)) if text.strip() else {}
+    except Exception:
+        raise ConfigError(f"{where} is not valid YAML; expected a mapping of config keys such as a run's {CONFIG}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} does not hold a mapping; expected config keys such as a run's {CONFIG}")
+    return flatten(data)
+
+
 def require_run_dir(path, checkpoint=True):
     """Path of an existing run directory (with a checkpoint, unless not `checkpoint`), or a
     CheckpointError saying what was expected."""
