@@ -146,3 +146,32 @@ def test_a_bad_config_file_is_one_sentence_and_exit_2(content, words, run_cli, t
     r = run_cli("train", "--config", path, "--out", tmp_path / "runs")
     assert r.code == 2 and words in r.err and len(r.err.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_eval_computes_the_toy_metrics_of_a_toy_run(run_cli, tmp_path):
+    assert run_cli("train", "--preset", "toy-ring-r1", "--kimg", "20", "--quiet", "--out", tmp_path).code == 0
+    run = tmp_path / "00000-toy-ring-r1"
+    r = run_cli("eval", run, "--seeds", "2")
+    assert r.code == 0, r.err
+    shown = {line.split()[0]: line.split()[1] for line in r.out.splitlines()[1:]}
+    assert set(shown) == {"modes", "hq", "rkl"}
+    # The same numbers by hand: 2,500 samples of G from z drawn with seeds 0 and 1, PacGAN's rules.
+    from ganlab import rundir
+    from ganlab.data import load_dataset
+    from ganlab.latent import Latent
+    from ganlab.metrics.toy import toy_metrics
+    from ganlab.training import load_generator
+
+    cfg, state = rundir.load_run(run)
+    data = load_dataset(cfg.data)
+    G = load_generator(cfg, state, data, torch.device("cpu")).eval()
+    hq = []
+    for seed in (0, 1):
+        z = Latent.of(cfg, data).sample(2500, torch.device("cpu"), generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            hq.append(toy_metrics(G(z), data.modes, data.mode_std)["hq"])
+    assert min(hq) > 0 and float(shown["hq"]) == pytest.approx(sum(hq) / 2, abs=1e-4)
+    row = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert row["eval"] and row["hq"] == pytest.approx(sum(hq) / 2)
+    bad = run_cli("eval", run, "--metrics", "fid5k_lenet")
+    assert bad.code == 2 and "needs images" in bad.err

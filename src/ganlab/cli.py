@@ -240,24 +240,60 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
 
     cfg, state = rundir.load_run(run_dir, checkpoint, force)
     dataset = load_dataset(cfg.data)
-    names = metric_list.split(",") if metric_list else list(cfg.metrics) or DEFAULT_METRICS.get(dataset.shape)
+    toy = dataset.modes is not None  # a toy mixture: PacGAN's mode metrics, on 2,500 samples per seed
+    names = (metric_list.split(",") if metric_list else (TOY_METRICS if toy else list(cfg.metrics))
+             or DEFAULT_METRICS.get(dataset.shape))
     if not names:
         raise ConfigError(f"no default metrics for data of shape {dataset.shape}; expected --metrics (see `ganlab list metrics`)")
     latent = Latent.of(cfg, dataset)
-    evaluator = Evaluator(names, dataset, cfg.data, dev, latent)
     G = load_generator(cfg, state, dataset, dev)
-    runs = [evaluator(G, lambda n, gen: latent.sample(n, dev, gen), seed=s) for s in range(seeds)]
+    if toy:
+        from ganlab.training import evaluate_toy
+
+        _check_toy_names(names)
+        runs = [{k: v for k, v in evaluate_toy(G, cfg, dataset, dev, seed=s).items() if k in names}
+                for s in tqdm_range(seeds, "evaluating")]
+    else:
+        evaluator = Evaluator(names, dataset, cfg.data, dev, latent)
+        runs = [evaluator(G, lambda n, gen: latent.sample(n, dev, gen), seed=s) for s in tqdm_range(seeds, "evaluating")]
     summary = {}
     for key in runs[0]:
-        values = [r[key] for r in runs]
-        summary[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if seeds > 1 else 0.0}
+        values = [r[key] for r in runs if r[key] is not None]  # rkl: None without a high-quality sample
+        if values:
+            summary[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                            "n": len(values)}
     kimg = int(state["cur_nimg"]) / 1000
     click.echo(f"{run_dir} ({checkpoint} checkpoint, {kimg:.1f} kimg, {seeds} seed(s)):")
-    for key, v in summary.items():
-        click.echo(f"  {key:28s} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if seeds > 1 else ""))
+    for key in runs[0]:
+        v = summary.get(key)
+        if v is None:
+            click.echo(f"  {key:28s} n/a (no high-quality sample)" if key == "rkl" else f"  {key:28s} n/a")
+            continue
+        click.echo(f"  {key:28s} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if seeds > 1 else "")
+                   + (f" (from {v['n']} of {seeds} seeds; the others have no high-quality sample)" if v["n"] < seeds else ""))
     rundir.append_metrics(run_dir, {"eval": True, "checkpoint": str(checkpoint), "kimg": kimg, "seeds": seeds,
                                     **{k: v["mean"] for k, v in summary.items()},
                                     **({f"{k}_seed_std": v["std"] for k, v in summary.items()} if seeds > 1 else {})})
+
+
+TOY_METRICS = ["modes", "hq", "rkl"]
+
+
+def _check_toy_names(names):
+    for name in names:
+        if name not in TOY_METRICS:
+            from ganlab.metrics import METRICS
+
+            METRICS.lookup(name)  # an unknown name: its own sentence
+            raise ConfigError(f"metric {name!r} needs images; this run's data are 2-D points (its metrics are "
+                              f"{', '.join(TOY_METRICS)})")
+
+
+def tqdm_range(n, desc):
+    """range(n) with a progress bar on stderr when there is more than one step."""
+    from tqdm.auto import tqdm
+
+    return tqdm(range(n), desc=desc, disable=n < 2, leave=False)
 
 
 def _eval_sets(real, fake, extractor, dev):

@@ -33,7 +33,8 @@ def check_metrics(names, dataset_kind):
     for name in names:
         spec = METRICS.lookup(name)
         if spec.kind == "toy":
-            raise ConfigError(f"metric {name!r} is computed during training on toy data; `ganlab eval` computes feature metrics such as fid5k_lenet")
+            raise ConfigError(f"metric {name!r} needs toy mixture data (2-D points with known modes); this run's data "
+                              f"are images, whose metrics are feature metrics such as fid5k_lenet")
         if dataset_kind == "points" and spec.extractor != "identity":
             raise ConfigError(f"metric {name!r} needs images; this run's data are 2-D points (its metrics are modes, hq, rkl)")
         specs[name] = spec
