@@ -207,3 +207,13 @@ def test_the_bf16_verdict_is_computed_from_the_results_file(copy_of_pages):
         assert "Verdict: not yet" in "\n".join(bf16(copy_of_pages))
     finally:
         path.unlink()
+
+
+def test_block_links_are_made_relative_to_their_page():
+    from ganlab.reproduce.pages import relative_links
+
+    line = "[a](docs/results/x.json) [b](docs/theory/mle-kl/) [u](https://example.org/x) [h](#top)"
+    assert relative_links(line, "README.md") == line
+    assert relative_links(line, "docs/guide/page.md") == \
+        "[a](../results/x.json) [b](../theory/mle-kl/) [u](https://example.org/x) [h](#top)"
+    assert relative_links("[r](docs/r/ring.json)", "docs/r/README.md") == "[r](ring.json)"

@@ -89,7 +89,7 @@ def pacgan_toy_frozen(root):
                      f"(the preset today gives {today}: it has changed since these trials ran, and this table is not "
                      f"of the preset as it is now)."),
                   f"{len(rows)} of {k} trials complete; command: `{data.get('command')}`; results file "
-                  f"[{name}]({name}).", ""]
+                  f"[{name}]({FROZEN / name}).", ""]
         if not rows:
             lines += ["No trial has finished yet.", ""]
             continue
@@ -245,5 +245,5 @@ def bf16(root, data, rel):
                      + "; ".join(f"{m} {w} (p {p:.2g})" for m, (w, p) in words.items()) + ". "
                      + ("No difference is shown on either metric: the long studies may run in bf16, and say so."
                         if free else "A difference is shown: the long studies run in fp32."))
-    lines += ["", f"Command: `{data.get('command')}`; results file [results.json](results.json)."]
+    lines += ["", f"Command: `{data.get('command')}`; results file [results.json]({rel})."]
     return lines

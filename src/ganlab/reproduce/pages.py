@@ -16,6 +16,7 @@ Two kinds of generated text:
 the differences without writing anything.
 """
 
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -72,13 +73,27 @@ def fill_blocks(text, root, page="page"):
         if name not in BLOCKS:
             raise ConfigError(f"{page}: unknown generated block {name!r}; expected one of {', '.join(BLOCKS)}")
         try:
-            out += BLOCKS.lookup(name)(Path(root))
+            out += [relative_links(line, page) for line in BLOCKS.lookup(name)(Path(root))]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{page}: generated block {name!r} cannot be written from its data ({type(exc).__name__}: "
                               f"{exc}); expected the committed results files it reads") from None
         out.append(lines[j])
         i = j + 1
     return "\n".join(out)
+
+
+LINK = re.compile(r"\]\((?![A-Za-z][A-Za-z0-9+.-]*:)([^)\s#]+)([^)]*)\)")  # not a URL, not an anchor
+
+
+def relative_links(line, page):
+    """A block's markdown links are written relative to the repository root; on the page they are
+    made relative to the page's folder (`page`: its path under the root)."""
+    here = posixpath.dirname(str(page).replace("\\", "/"))
+
+    def fix(m):
+        target = posixpath.relpath(m.group(1), here or ".")
+        return f"]({target}{'/' if m.group(1).endswith('/') and not target.endswith('/') else ''}{m.group(2)})"
+    return LINK.sub(fix, line)
 
 
 def marked_pages(root):
