@@ -15,6 +15,7 @@ three splits), the floor that a generator's fid5k_lenet cannot be expected to be
 """
 
 import argparse
+import re
 import statistics
 from pathlib import Path
 
@@ -37,13 +38,13 @@ def row_at(records, kimg, batch_kimg):
 
 def runs_of(root):
     """{preset name: [(seed, records, batch_kimg)]} of every run under root (the CLI writes the
-    description as "NAME: text")."""
+    description as "NAME: text", or "NAME with KEY=VALUE, ...: text" after --set)."""
     from omegaconf import OmegaConf
 
     runs = {}
     for metrics in sorted(Path(root).glob("**/metrics.jsonl")):
         cfg = OmegaConf.load(metrics.parent / "config.yaml")
-        name = str(cfg.description).split(":", 1)[0]
+        name = re.split(r":| with ", str(cfg.description), maxsplit=1)[0]
         runs.setdefault(name, []).append((int(cfg.seed), read_metrics(metrics.parent), cfg.batch_size / 1000))
     return runs
 

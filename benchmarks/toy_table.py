@@ -8,6 +8,7 @@ then:
     python benchmarks/toy_table.py toy-runs
 """
 
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -29,7 +30,8 @@ def main(root):
     for metrics in sorted(Path(root).glob("*/*/metrics.jsonl")):
         records = read_metrics(metrics.parent)
         cfg_text = (metrics.parent / "config.yaml").read_text()
-        preset = cfg_text.split("description: ", 1)[1].split(":", 1)[0].strip("'\"")
+        description = cfg_text.split("description: ", 1)[1].strip("'\"")
+        preset = re.split(r":| with ", description, maxsplit=1)[0]  # "NAME: text" or "NAME with KEY=VALUE ..."
         finals[preset].append(records[-1])
     print("| preset | seeds | modes | high quality % | reverse KL | per-seed modes | wall time s |")
     print("|---|---|---|---|---|---|---|")

@@ -105,7 +105,7 @@ def test_two_processes_of_half_the_batch_train_as_one_process(two_process_run, t
     w2, state = _weights(two_process_run)
     assert int(state["cur_nimg"]) == 640 and int(state["g_steps"]) == 10
     worst = max(float((w1[k] - w2[k]).abs().max()) for k in w1)
-    assert worst < 1e-5, worst  # float reduction order only (research/distributed.md: ~1e-7 per step)
+    assert worst < 1e-5, worst  # float reduction order only (about 1e-7 per step)
     rows1 = [json.loads(x) for x in (one / "metrics.jsonl").read_text().splitlines()]
     rows2 = [json.loads(x) for x in (two_process_run / "metrics.jsonl").read_text().splitlines()]
     assert [r["nimg"] for r in rows1] == [r["nimg"] for r in rows2] == [320, 640]

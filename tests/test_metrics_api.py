@@ -187,9 +187,9 @@ def test_the_documented_example_runs(capsys):
     assert float(lines[0]) >= 0 and "precision" in lines[2]
 
 
-def test_the_readme_example_is_the_docstring_example():
-    readme = (ROOT / "README.md").read_text()
-    section = re.search(r"## Python API — metrics\n(.*?)(?=\n## |\Z)", readme, re.S)
-    assert section is not None, "README lost its 'Python API — metrics' section"
+def test_the_guide_example_is_the_docstring_example():
+    guide = (ROOT / "docs" / "guide" / "api.md").read_text()
+    section = re.search(r"## Python API — metrics\n(.*?)(?=\n## |\Z)", guide, re.S)
+    assert section is not None, "docs/guide/api.md lost its 'Python API — metrics' section"
     (code,) = re.findall(r"```python\n(.*?)```", section.group(1), re.S)[:1]
     assert code.strip() == _docstring_example().strip()

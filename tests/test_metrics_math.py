@@ -1,6 +1,6 @@
 """The math of the image metrics on features, against float64 references written here from the formulas.
 
-References: REFERENCES §4 and metrics-anchors §10 (agreement tests). Sizes are small (d ≤ 64,
+References: the papers of each metric and the reference implementations (pytorch-fid, torch-fidelity, prdc). Sizes are small (d ≤ 64,
 n ≤ 600) so the whole file runs in a few seconds on a CPU.
 """
 
@@ -40,7 +40,7 @@ def fid_sqrtm(mu1, s1, mu2, s2):
 
 
 def fid_feature_svd(x, y):
-    """Exact for n < d: Tr((Σ1Σ2)^{1/2}) = ‖X̃Ỹᵀ‖_* / sqrt((n1 − 1)(n2 − 1)) (metrics-anchors §2.1 E)."""
+    """Exact for n < d: Tr((Σ1Σ2)^{1/2}) = ‖X̃Ỹᵀ‖_* / sqrt((n1 − 1)(n2 − 1))."""
     xc, yc = x - x.mean(0), y - y.mean(0)
     tr = np.linalg.svd(xc @ yc.T, compute_uv=False).sum() / math.sqrt((len(x) - 1) * (len(y) - 1))
     (mu1, s1), (mu2, s2) = stats(x), stats(y)
@@ -66,7 +66,7 @@ def test_fid_on_rank_deficient_covariances_is_finite_and_exact(n1, n2, d):
 
 
 def test_fid_torch_fidelity_nan_regression_case():
-    # metrics-anchors §10.8: eigvals(Σ1Σ2) has a -0.0 here, which made an eigvals-based FID NaN.
+    # eigvals(Σ1Σ2) has a -0.0 here, which made an eigvals-based FID NaN.
     rng = np.random.RandomState(1)
     x, y = rng.randn(4, 4), rng.randn(4, 4)
     assert fid(x, y) == pytest.approx(4.753837617472013, rel=1e-9)
@@ -136,7 +136,7 @@ def assert_stats_equal(s, x):
     np.testing.assert_allclose(s.cov().numpy(), cov, rtol=1e-12, atol=1e-12 * np.abs(cov).max())
 
 
-@pytest.mark.parametrize("offset", [0.0, 50.0])  # 50: large mean, small spread (metrics-anchors §10.12)
+@pytest.mark.parametrize("offset", [0.0, 50.0])  # 50: large mean, small spread
 def test_streaming_statistics_over_uneven_batches_equal_numpy(offset):
     x = offset + 0.5 * relu_features(10, 300, 12)
     s = FeatureStats()
@@ -281,7 +281,7 @@ def test_class_histogram():
 
 
 def prdc_brute_force(fake, real, k_pr, k_dc):
-    """The four definitions (metrics-anchors §5) with scipy distances and explicit loops."""
+    """The four definitions (Kynkäänniemi et al. 2019; Naeem et al. 2020) with scipy distances and explicit loops."""
     def radii(x, k):
         return np.array([np.sort(cdist(x[i:i + 1], np.delete(x, i, axis=0))[0])[k - 1] for i in range(len(x))])
     d_fr = cdist(fake, real)  # [M, N]
@@ -338,7 +338,7 @@ def test_fakes_on_half_of_the_real_modes():
 
 
 def test_ties_count_for_precision_recall_but_not_density_coverage():
-    # 5 points, each repeated 4 times: every k = 3 radius is exactly 0 (metrics-anchors §10.26).
+    # 5 points, each repeated 4 times: every k = 3 radius is exactly 0.
     # Copies sit at different places in the matrix products, where rounding differs (~1e-6 apart
     # with torch.cdist); the rounding floor must put them at exactly 0.
     rng = np.random.default_rng(26)

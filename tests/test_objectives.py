@@ -1,4 +1,4 @@
-"""Every objective and regulariser against its closed form, in float64 (REFERENCES §1)."""
+"""Every objective and regulariser against its closed form, in float64."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The zoo's objectives against their closed forms in float64 (REFERENCES §1): f-GAN for all eight
+"""The zoo's objectives against their closed forms in float64: f-GAN for all eight
 divergences, hinge, DRAGAN, R1, BEGAN and the WGAN-GP drift term."""
 
 import math
@@ -18,7 +18,7 @@ S_R = np.array([-3.0, -0.5, 0.0, 0.7, 4.0])
 S_F = np.array([2.0, -1.5, 0.0, 0.3, -6.0])
 LOG2 = math.log(2)
 
-# REFERENCES §1, f-GAN table, written out in numpy: g_f(v) and f*(t).
+# The f-GAN table (Nowozin et al. 2016, Table 2), written out in numpy: g_f(v) and f*(t).
 G_F = {
     "kl": lambda v: v,
     "reverse-kl": lambda v: -np.exp(-v),

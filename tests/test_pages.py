@@ -128,7 +128,7 @@ def test_the_check_refuses_a_root_that_is_not_a_checkout(tmp_path, run_cli):
 
 
 def test_results_that_escape_the_check_fail_it(copy_of_pages, run_cli):
-    readme = copy_of_pages / "README.md"
+    readme = copy_of_pages / "docs" / "guide" / "theory.md"
     original = readme.read_text()
     start, end = "<!-- generated: theory -->", "<!-- end generated: theory -->"
     a, b = original.index(start), original.index(end) + len(end)

@@ -1,4 +1,5 @@
-"""Every command in README.md's fenced code blocks runs, shrunk to seconds, through the real CLI.
+"""Every command in the README's and the guides' fenced code blocks runs, shrunk to seconds, through
+the real CLI (PAGES: README.md, the docs' home, getting started, development and docs/guide/).
 
 Each `ganlab ...` line (continuations joined, trailing comments dropped) runs in-process in a
 temporary folder shared by the commands of its code block, in README order, as a reader pasting
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = [README] + [ROOT / "docs" / name for name in ("index.md", "getting-started.md", "development.md")] + sorted(
+    (ROOT / "docs" / "guide").glob("*.md"))
 
 TINY_KIMG = 0.256      # 4 steps at batch 64, one at 256 (toy presets)
 RESUME_KIMG = 0.512    # a resume goes on past TINY_KIMG
@@ -39,6 +42,7 @@ NOT_RUN = {
     "make demo": "CI runs the make targets themselves; `make` builds .venv from nothing (minutes)",
     "make test": "CI runs the make targets themselves; this test is part of that suite",
     "make bench": "CI runs the make targets themselves; tests/test_scripts.py runs both benchmarks in tiny mode",
+    "make docs": "CI runs `make docs` itself (the site built with --strict)",
 }
 # Commands that run only under `make test-slow` (shrunk, still tens of seconds), with the reason.
 SLOW = {
@@ -86,11 +90,12 @@ USER_FILES = {"real.npz": _mnist5k_npz, "grid.yaml": _grid_yaml}
 
 @dataclass
 class Command:
-    block: int   # index of the fenced block in README.md
+    block: int   # index of the fenced block among all pages' blocks
     index: int   # position within the block's commands
-    line: int    # README line number where it starts
+    line: int    # line number in its page where it starts
     kind: str    # "ganlab", "make" or "python"
     text: str    # the command as one line (or the Python source)
+    page: str = "README.md"  # the page, relative to the repository root
 
 
 def fenced_blocks(text):
@@ -109,10 +114,22 @@ def fenced_blocks(text):
 
 
 def readme_commands(text=None):
+    """The commands of `text`, or of every page in PAGES (blocks numbered across the pages)."""
+    if text is not None:
+        return page_commands(text)
     commands = []
-    for b, (lang, start, lines) in enumerate(fenced_blocks(text if text is not None else README.read_text())):
+    for page in PAGES:
+        offset = 1 + max((c.block for c in commands), default=-1)
+        found = page_commands(page.read_text(), str(page.relative_to(ROOT)))
+        commands += [Command(c.block + offset, c.index, c.line, c.kind, c.text, c.page) for c in found]
+    return commands
+
+
+def page_commands(text, page="README.md"):
+    commands = []
+    for b, (lang, start, lines) in enumerate(fenced_blocks(text)):
         if lang in ("python", "py"):
-            commands.append(Command(b, 0, start, "python", "\n".join(lines)))
+            commands.append(Command(b, 0, start, "python", "\n".join(lines), page))
             continue
         joined, first = "", None
         for number, raw in enumerate(lines, start):
@@ -128,7 +145,7 @@ def readme_commands(text=None):
                 tokens = entry[1].split()
             if tokens and tokens[0] in ("ganlab", "make"):
                 commands.append(Command(b, sum(c.block == b for c in commands), entry[0], tokens[0],
-                                        command_text(tokens)))
+                                        command_text(tokens), page))
     return commands
 
 
@@ -197,7 +214,7 @@ def param(c):
     marks = []
     if c.text in SLOW:
         marks.append(pytest.mark.slow)
-    return pytest.param(c, id=f"L{c.line}:{c.text[:70]}", marks=marks)
+    return pytest.param(c, id=f"{c.page}:{c.line}:{c.text[:70]}", marks=marks)
 
 
 # --- Running them -------------------------------------------------------------------------------
@@ -275,8 +292,8 @@ def run_python(c, tmp_path):
         result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True,
                                 text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the python block at README line {c.line} ran over 2 minutes: make the README example smaller")
-    assert result.returncode == 0, f"python block at README line {c.line}:\n{result.stderr[-3000:]}"
+        pytest.fail(f"the python block at {c.page} line {c.line} ran over 2 minutes: make the example smaller")
+    assert result.returncode == 0, f"python block at {c.page} line {c.line}:\n{result.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize("c", [param(c) for c in COMMANDS])
@@ -284,7 +301,7 @@ def test_readme_command(c, workspace, env, run_cli, monkeypatch, tmp_path):
     key = c.text if c.kind != "python" else next((x for x in c.text.splitlines() if x.strip()), "")
     if key in NOT_RUN:
         pytest.skip(NOT_RUN[key])
-    assert c.kind != "make", f"README line {c.line}: `{c.text}` is a make target: list it in NOT_RUN with its reason"
+    assert c.kind != "make", f"{c.page} line {c.line}: `{c.text}` is a make target: list it in NOT_RUN with its reason"
     if c.kind == "python":
         run_python(c, tmp_path)
     else:
@@ -296,7 +313,7 @@ def test_every_listed_command_is_in_the_readme():
                                           for c in COMMANDS if c.kind == "python"}
     for table in (NOT_RUN, SLOW):
         stale = sorted(set(table) - keys)
-        assert not stale, f"listed here but no longer in README.md (update the table): {stale}"
+        assert not stale, f"listed here but no longer in any page (update the table): {stale}"
 
 
 def test_the_parser_finds_continued_commented_and_python_lines():

@@ -70,7 +70,7 @@ def test_run_report_shows_the_run(runs):
     assert out == toy / "report.html"
     text = out.read_text()
     assert_self_contained(text)
-    for fragment in ("toy-ring-ns: 8-Gaussian ring", "nonsaturating", "mlp, width 16, depth 4", "ring8",
+    for fragment in ("toy-ring-ns with G.width=16, D.width=16", "8-Gaussian ring", "nonsaturating", "mlp, width 16, depth 4", "ring8",
                      "1.024 kimg of 1 kimg planned, finished", "Samples from one fixed z", "losses", "gradient norms",
                      "modes captured", "high-quality share", "Rollbacks", "loss_D is nan", "Evaluations (ganlab eval)",
                      "0.25 ± 0.01", "Resolved config (config.yaml)", "rollback_lr_factor"):

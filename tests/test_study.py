@@ -66,7 +66,7 @@ def assert_each_complete_once(study, n_cfgs):
 
 # --- Search spaces ---------------------------------------------------------------------------------
 
-RANGES = {  # (space, label) -> check; REFERENCES §6 plus ganlab's own extras
+RANGES = {  # (space, label) -> check; Lucic et al. 2018 plus ganlab's own extras
     ("wide", "beta1"): lambda v: 0 <= v < 1, ("narrow", "beta1"): lambda v: v == 0.5,
     ("wide", "lr"): lambda v: 1e-5 <= v <= 1e-2, ("narrow", "lr"): lambda v: 1e-4 <= v <= 1e-3,
     ("wide", "n_critic"): lambda v: v in (1, 2, 3, 4, 5), ("narrow", "n_critic"): lambda v: v == 1,

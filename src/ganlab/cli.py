@@ -462,7 +462,7 @@ Reproductions:
   lucic-mnist5k       Lucic et al.'s random search on MNIST-5k (--seeds: trials per objective)
   pacgan-toy          GAN, WGAN-GP, Unrolled GAN, PacGAN on the ring and grid, beside PacGAN Table 1 (10 seeds)
   pacgan-stacked      DCGAN, Unrolled GAN, PacDCGAN2 on Stacked-MNIST, beside PacGAN Tables 2-3 (10 seeds)
-  latent-dim          z_dim 1 ... 100 on MNIST-5k: does quality saturate near 6? (seed 004; 3 seeds)
+  latent-dim          z_dim 1 ... 100 on MNIST-5k: does quality saturate near 6? (3 seeds)
 
 \b
 Examples:

@@ -9,7 +9,7 @@ the gradients are averaged over the processes by one flattened all-reduce (`sync
 scheme, not a DistributedDataParallel wrapper): it happens after the whole backward, so it works
 unchanged with double backward (gradient penalties), unrolled D copies, frozen parameters, heads
 that some steps do not use and weight constraints, where DDP's hooks need care (unused
-parameters, static graphs silently wrong with penalties; research/distributed.md §2). The price is
+parameters, static graphs silently wrong with penalties; see PyTorch's DistributedDataParallel notes). The price is
 no overlap of communication with the backward, which does not matter at these sizes.
 
 What stays per process: BatchNorm batch statistics (and running averages: rank 0's are saved),
@@ -186,7 +186,7 @@ class World:
 
     def close(self, code=0):
         """End a distributed process: barrier, destroy the group, flush, os._exit (gloo can abort at
-        interpreter exit otherwise: research/distributed.md §2.3). Returns in one process."""
+        interpreter exit otherwise). Returns in one process."""
         if self.size == 1:
             return
         import torch.distributed as dist

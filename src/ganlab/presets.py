@@ -38,7 +38,7 @@ def preset(name, description, **overrides):
     PRESETS.register(name, description)({"description": description, **{k.replace("__", "."): v for k, v in overrides.items()}})
 
 
-# Toy 2-D mixtures: PacGAN's data protocol (Lin et al. 2018; REFERENCES §4), MLP networks with a
+# Toy 2-D mixtures: PacGAN's data protocol (Lin et al. 2018), MLP networks with a
 # 2-D latent. The networks and schedule were tuned on this 2-core CPU for a 2-minute budget
 # (see README "Toy presets"); NS and WGAN-GP get the same networks, optimiser and length.
 _TOY = dict(
@@ -121,19 +121,19 @@ preset("mnist5k-infogan", "InfoGAN on MNIST-5k (Chen et al. 2016): z 62 ~ U(-1, 
               batch_size=128, g_opt__lr=1e-3, d_opt__lr=2e-4,
               metrics=["info_err5k_lenet", "fid5k_lenet", "mnist_score5k", "classes5k_lenet"]))
 
-# The seed report's five MNIST models (REFERENCES §7): DCGAN, batch 64, lr 1e-4, z 100, Adam(0.5)
+# The seed report's five MNIST models: DCGAN, batch 64, lr 1e-4, z 100, Adam(0.5)
 # except WGAN (RMSProp). The report trained 20 epochs of full MNIST; these run 20 epochs of MNIST-5k
 # (100 kimg): add --set data.name=mnist --set data.path=DIR --epochs 20 for the report's setting.
 _REPORT = dict(_DCGAN, kimg=100.0, g_opt__lr=1e-4, d_opt__lr=1e-4)
-preset("report-gan", "seed report (REFERENCES §7): GAN on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+preset("report-gan", "seed report: GAN on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
        objective="nonsaturating", **_REPORT)
-preset("report-lsgan", "seed report (REFERENCES §7): LSGAN (-1, 1, 0) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+preset("report-lsgan", "seed report: LSGAN (-1, 1, 0) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
        objective="lsgan", **_REPORT)
-preset("report-wgan", "seed report (REFERENCES §7): WGAN (clip 0.01, n_critic 5) on MNIST-5k, DCGAN, RMSProp(1e-4), 20 epochs",
+preset("report-wgan", "seed report: WGAN (clip 0.01, n_critic 5) on MNIST-5k, DCGAN, RMSProp(1e-4), 20 epochs",
        objective="wgan", **dict(_REPORT, g_opt__name="rmsprop", d_opt__name="rmsprop"))
-preset("report-wgan-gp", "seed report (REFERENCES §7): WGAN-GP (weight 10, n_critic 5) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+preset("report-wgan-gp", "seed report: WGAN-GP (weight 10, n_critic 5) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
        objective="wgan-gp", **_REPORT)
-preset("report-lsgan-mm", "seed report (REFERENCES §7): LSGAN + mean matching (weight 1) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
+preset("report-lsgan-mm", "seed report: LSGAN + mean matching (weight 1) on MNIST-5k, DCGAN, Adam(1e-4, 0.5), 20 epochs",
        objective="lsgan-mm", **_REPORT)
 
 # The papers' own defaults, on MNIST-5k with DCGAN-28 (the papers used LSUN / CIFAR-10 at 64 / 32 px:
@@ -145,7 +145,7 @@ preset("wgan-gp-paper", "Gulrajani et al. 2017 Alg. 1: gradient penalty 10, Adam
        objective="wgan-gp", **dict(_DCGAN, kimg=200.0, g_opt__lr=1e-4, d_opt__lr=1e-4, g_opt__beta1=0.0,
                                    d_opt__beta1=0.0, g_opt__beta2=0.9, d_opt__beta2=0.9))
 
-# --- WGAN-GP robustness settings (Gulrajani et al. 2017, Fig. 2; REFERENCES §3) ------------------
+# --- WGAN-GP robustness settings (Gulrajani et al. 2017, Fig. 2) ------------------
 # Seven G/D architecture pairs on which the paper trains DCGAN, LSGAN, WGAN and WGAN-GP. Here on
 # MNIST-5k at 28x28 with width 64 (the paper's DIM), WGAN-GP with the paper's Adam(1e-4, 0, 0.9)
 # and the objective's n_critic (5); `--set objective=nonsaturating|lsgan|wgan` gives the table's
@@ -171,7 +171,7 @@ for _name, (_setting, _nets) in ROBUSTNESS_SETTINGS.items():
                   f"(penalty 10, n_critic 5), Adam(1e-4, 0, 0.9), 200 kimg; --set objective=... for the other columns",
            **dict(_ROBUST, **{key.replace(".", "__"): value for key, value in _nets.items()}))
 
-# --- Progressive GAN (Karras et al. 2018; REFERENCES §3) -----------------------------------------
+# --- Progressive GAN (Karras et al. 2018) -----------------------------------------
 # The paper's training settings: WGAN-GP with penalty 10 and drift 0.001 * E[D(x)^2], n_critic 1,
 # Adam(1e-3, 0, 0.99), an EMA of G's weights for samples and metrics; growth 4x4 -> R in phases of
 # phase_kimg (stable, fade-in, stable, ...). The paper shows 600 kimg per phase and an EMA decay of

@@ -1,6 +1,6 @@
 """Toy distributions for mode-collapse and theory experiments.
 
-The mixtures follow PacGAN's protocol (Lin et al. 2018, pinned in REFERENCES.md §4): ring = 8
+The mixtures follow PacGAN's protocol (Lin et al. 2018): ring = 8
 Gaussians at angles 2*pi*k/8, k = 0..7, on radius 1 with std 0.01; grid = 25 Gaussians at
 {-4, -2, 0, 2, 4}^2 with std 0.05. A widely copied Unrolled-GAN notebook places the ring's modes
 with linspace(0, 2*pi, 8), which makes the first and last coincide: we do not.

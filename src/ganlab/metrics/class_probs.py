@@ -2,7 +2,7 @@
 
 IS = exp(E_x KL(p(y|x) ‖ p(y))), computed per split with p(y) the mean prediction over the split,
 reported as mean ± std over `splits` contiguous slices [i·N/splits, (i+1)·N/splits) (openai/
-improved-gan; std with ddof=0 as np.std) (REFERENCES §4; metrics-anchors §3). With an MNIST
+improved-gan; std with ddof=0 as np.std) (Salimans et al. 2016). With an MNIST
 classifier this is the "MNIST score", at most the number of classes.
 """
 

@@ -4,7 +4,7 @@ Moments are kept in float64 as (count, mean, M2 = sum of centred outer products)
 the pairwise update of Chan, Golub & LeVeque (1979), so batches and processes merge exactly as if
 all features had been seen at once, and features with a large mean do not lose precision (a
 float32 raw-moment sum Σxxᵀ − nμμᵀ turned FID 1.104 into −0.139 on features with mean/sd = 100,
-REFERENCES §4 / metrics-anchors §2.2). The covariance is unbiased, 1/(N − 1), as np.cov in TTUR
+as in pytorch-fid). The covariance is unbiased, 1/(N − 1), as np.cov in TTUR
 and pytorch-fid.
 """
 

@@ -1,10 +1,10 @@
 """Fréchet distance between two Gaussians fitted to features (FID; Heusel et al. 2017, TTUR).
 
-FID = ‖μ1 − μ2‖² + Tr(Σ1) + Tr(Σ2) − 2 Tr((Σ1Σ2)^{1/2})            (REFERENCES §4)
+FID = ‖μ1 − μ2‖² + Tr(Σ1) + Tr(Σ2) − 2 Tr((Σ1Σ2)^{1/2})            (Heusel et al. 2017)
 
 The trace term is computed as Σ_i sqrt(λ_i) of a symmetric PSD matrix R·Σ2·Rᵀ with RᵀR = Σ1 (the
 Cholesky factor, or sqrt(Σ1) when Σ1 is singular), whose eigenvalues equal those of Σ1Σ2 (the
-idea of TF-GAN's `trace_sqrt_product`, method C in metrics-anchors §2.1).
+idea of TF-GAN's `trace_sqrt_product`, without a matrix square root of a non-symmetric product).
 Both factors are symmetric, so `eigh` gives real eigenvalues; tiny negative ones from rounding are
 clamped to 0, as are positive ones below the rounding floor (see `_drop_rounding`). This agrees with pytorch-fid's `scipy.linalg.sqrtm(Σ1Σ2)` to ~1e-12 on full-rank
 statistics and, unlike it, never returns complex values or NaN on rank-deficient ones (n < d).

@@ -5,7 +5,7 @@ Inception Score download), in the PyTorch port `pt_inception-2015-12-05-6726825d
 pytorch-fid and torch-fidelity load. Its parameter names are those of torchvision's Inception3
 (num_classes=1008, no auxiliary head), so that file loads here with strict=True. The forward pass
 differs from torchvision's InceptionV3 where pytorch-fid patches it (FIDInceptionA/C/E_1/E_2) to
-reproduce the TF graph (REFERENCES §4; metrics-anchors §2):
+reproduce the TF graph of Heusel et al. 2017's TTUR code (as pytorch-fid does):
   * the pool branch of Mixed_5b-5d (A), 6b-6e (C) and 7b (E_1) averages without the zero padding
     (TF's avg_pool excludes it: count_include_pad=False);
   * the pool branch of Mixed_7c (E_2) is a *max* pool, as in the TF graph;
@@ -220,7 +220,7 @@ def _tf1_taps(n_in, n_out, device):
 def resize_tf1(x, size=SIZE):
     """x [N, C, H, W] float32 -> [N, C, size, size] as TF1's ResizeBilinear does it (no half-pixel
     centres, no antialias), interpolating along the width first, then the height, in the
-    `a + (b - a) * w` form TF uses (metrics-anchors §2; torch-fidelity reproduces this op)."""
+    `a + (b - a) * w` form TF uses (torch-fidelity reproduces this op)."""
     ylo, yhi, wy = _tf1_taps(x.shape[2], size, x.device)
     xlo, xhi, wx = _tf1_taps(x.shape[3], size, x.device)
     top, bottom = x[:, :, ylo], x[:, :, yhi]                  # [N, C, size, W]
@@ -243,7 +243,7 @@ def preprocess(x, resize="tf1"):
     real data, which is p / 127.5 - 1). Then
       resize="tf1"   (default, TTUR and torch-fidelity): TF1 bilinear resize of p, then (p - 128) / 128;
       resize="torch" (pytorch-fid): F.interpolate of p / 255, then 2v - 1.
-    The two give slightly different FIDs (0.08 on LSUN, pytorch-fid README; metrics-anchors §1).
+    The two give slightly different FIDs (0.08 on LSUN, as pytorch-fid's README reports).
     """
     p = ((x.float() + 1) * 127.5).round().clamp(0, 255)     # [N, C, H, W] 8-bit levels
     if resize == "tf1":

@@ -1,7 +1,7 @@
 """k-NN manifold metrics: precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020).
 
 With NND_k(φ) the Euclidean distance from φ to its k-th nearest neighbour in its own set, excluding
-itself (REFERENCES §4; metrics-anchors §5), for N real features r and M fake features g:
+itself (Kynkäänniemi et al. 2019; Naeem et al. 2020, as prdc computes them), for N real features r and M fake features g:
 
     precision = (1/M) Σ_j 1[∃ i: ‖g_j − r_i‖ ≤ NND_k(r_i)]           (k = 3)
     recall    = (1/N) Σ_i 1[∃ j: ‖r_i − g_j‖ ≤ NND_k(g_j)]
@@ -9,7 +9,7 @@ itself (REFERENCES §4; metrics-anchors §5), for N real features r and M fake f
     coverage  = (1/N) Σ_i 1[min_j ‖r_i − g_j‖ < NND_k(r_i)]
 
 P/R test membership with ≤ (kynkaat, StyleGAN2-ADA, torch-fidelity), D/C with a strict < (clovaai
-prdc); this matters on tied or quantised features (metrics-anchors §5: 1.0 vs 0.0085). To make ties
+prdc); this matters on tied or quantised features (on heavily tied features the two conventions gave 1.0 against 0.0085). To make ties
 mean what they say, squared distances ‖a‖² + ‖b‖² − 2aᵀb are computed in float64 (exact for
 integer-valued features) and values below their rounding floor d·eps·(‖a‖² + ‖b‖²) are set to 0, so
 duplicated features are at distance exactly 0 (float64 `torch.cdist` puts them ~1e-6 apart at

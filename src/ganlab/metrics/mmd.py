@@ -1,7 +1,7 @@
 """Kernel Inception Distance (Bińkowski et al. 2018, "Demystifying MMD GANs").
 
 KID is the unbiased estimate of MMD² with the cubic polynomial kernel k(x, y) = (xᵀy/d + 1)³,
-averaged over random subsets (REFERENCES §4; metrics-anchors §4):
+averaged over random subsets (Bińkowski et al. 2018, as torch-fidelity computes it):
 
     MMD²_u = [Σ_{i≠j} k(x_i, x_j) + Σ_{i≠j} k(y_i, y_j)] / (m(m − 1)) − 2 Σ_{i,j} k(x_i, y_j) / m²
 

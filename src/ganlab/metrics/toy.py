@@ -1,4 +1,4 @@
-"""Mode metrics for toy Gaussian mixtures (PacGAN protocol, Lin et al. 2018; REFERENCES §4).
+"""Mode metrics for toy Gaussian mixtures (PacGAN protocol, Lin et al. 2018).
 
 A sample is high quality if it lies within `n_std` standard deviations of its nearest mode; a mode
 is captured if at least one high-quality sample falls to it; reverse KL is KL(histogram of the

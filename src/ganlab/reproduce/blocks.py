@@ -159,7 +159,8 @@ def theory(root):
         rel = path.parent.relative_to(root)
         name = f"`{data['experiment']}`" + ("" if path.parent.parent == folder else
                                             f", {path.parent.name} ({'quick' if data['quick'] else 'full length'})")
-        lines.append(f"| [{name}]({rel}/) | {data['claim']} | {_checks(data)} | {'yes' if data['ok'] else 'NO'} |")
+        lines.append(f"| {name} ([result]({rel}/result.json), [figure]({rel}/figure.png)) | {data['claim']} | "
+                     f"{_checks(data)} | {'yes' if data['ok'] else 'NO'} |")
     return lines
 
 
@@ -247,3 +248,37 @@ def bf16(root, data, rel):
                         if free else "A difference is shown: the long studies run in fp32."))
     lines += ["", f"Command: `{data.get('command')}`; results file [results.json]({rel})."]
     return lines
+
+
+# --- Reference tables drawn from the registries (docs/reference/) ------------------------------------
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _registry_table(kind):
+    """| name | description | of one registry, as `ganlab list KIND` prints it."""
+    from ganlab.data import DATASETS
+    from ganlab.gsteps import G_STEPS, g_step_params
+    from ganlab.metrics import METRICS
+    from ganlab.networks import NETWORKS
+    from ganlab.objectives import OBJECTIVES, objective_params
+    from ganlab.presets import PRESETS
+
+    reg = {"objectives": OBJECTIVES, "g_steps": G_STEPS, "networks": NETWORKS, "datasets": DATASETS,
+           "presets": PRESETS, "metrics": METRICS}[kind]
+    params = {"objectives": objective_params, "g_steps": g_step_params}.get(kind)
+    lines = ["| name | description | arguments (defaults) |" if params else "| name | description |",
+             "|---|---|---|" if params else "|---|---|"]
+    for name in sorted(reg):
+        row = f"| `{name}` | {_cell(reg.descriptions.get(name, ''))} |"
+        if params:
+            row += " " + (", ".join(f"`{a}={v}`" for a, v in params(name).items()) or "-") + " |"
+        lines.append(row)
+    return lines
+
+
+for _kind, _what in (("objectives", "objective"), ("g_steps", "way of computing a G step"), ("networks", "network family"),
+                     ("datasets", "dataset"), ("presets", "preset"), ("metrics", "metric")):
+    BLOCKS.register(f"registry-{_kind}", f"every registered {_what}, as `ganlab list {_kind}` prints it")(
+        lambda root, _kind=_kind: _registry_table(_kind))

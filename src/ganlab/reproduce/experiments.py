@@ -1,4 +1,4 @@
-"""The registered reproductions: the seed report (seed 000), WGAN-GP's robustness table (seed 003)
+"""The registered reproductions: the seed report, WGAN-GP's robustness table
 and Lucic et al.'s study protocol on MNIST-5k."""
 
 import json
@@ -36,11 +36,11 @@ def _sentence_compare(results, a, b, metric, lower=True):
 
 # --- Seed 000: the seed report's five models --------------------------------------------------------
 
-@REPRODUCTIONS.register("seed-report", "the seed report (seed 000): GAN, LSGAN, WGAN, WGAN-GP and LSGAN + mean matching "
+@REPRODUCTIONS.register("seed-report", "the seed report: GAN, LSGAN, WGAN, WGAN-GP and LSGAN + mean matching "
                         "on MNIST, DCGAN, 20 epochs; LSGAN vs LSGAN-MM over epochs")
 class SeedReport(Reproduction):
     title = "The seed report: five GANs on MNIST, and LSGAN with mean matching"
-    source = ("the seed report (REFERENCES §7): MNIST, DCGAN, batch 64, 20 epochs, lr 1e-4, z 100, Adam(β1 0.5) "
+    source = ("the seed report (ganlab's founding five-model comparison on MNIST): MNIST, DCGAN, batch 64, 20 epochs, lr 1e-4, z 100, Adam(β1 0.5) "
               "except WGAN (RMSProp); GAN, LSGAN, WGAN, WGAN-GP and LSGAN + mean matching compared after 20 epochs, "
               "and LSGAN against LSGAN + mean matching at several epochs.")
     MODELS = [("gan", "report-gan"), ("lsgan", "report-lsgan"), ("wgan", "report-wgan"), ("wgan-gp", "report-wgan-gp"),
@@ -119,7 +119,7 @@ class SeedReport(Reproduction):
         checks = json.loads(path.read_text())["checks"]
         rows = [(k, c) for k, c in checks.items() if "rescaling" in k or "cosine" in k or "decays" in k]
         lines = ["## Theory row: G's gradient under LSGAN-MM vs LSGAN at a near-optimal D", "",
-                 "`ganlab theory run lsgan-mm-gradient --quick` (run here, output in [theory/](theory/); "
+                 "`ganlab theory run lsgan-mm-gradient --quick` (run here, output in [theory/result.json](theory/result.json); "
                  "see docs/theory/lsgan-mm-gradient): 2-D data, real and fake supports disjoint at distance δ, "
                  "D trained near-optimal; the ratio |∇G LSGAN-MM| / |∇G LSGAN| against the closed form 1 + 4λ, "
                  "the cosine between the two gradients, and how far each decays as D trains.", "",
@@ -143,11 +143,11 @@ COLUMNS = {
 COLUMN_TITLES = {"ns": "DCGAN (NS)", "lsgan": "LSGAN", "wgan": "WGAN (clip)", "wgan-gp": "WGAN-GP"}
 
 
-@REPRODUCTIONS.register("wgan-gp-robustness", "WGAN-GP's robustness table (seed 003; Gulrajani et al. 2017 Fig. 2): "
+@REPRODUCTIONS.register("wgan-gp-robustness", "WGAN-GP's robustness table (Gulrajani et al. 2017 Fig. 2): "
                         "NS, LSGAN, WGAN, WGAN-GP x seven architectures on MNIST-5k")
 class Robustness(Reproduction):
     title = "WGAN-GP's robustness table: four objectives x seven architectures"
-    source = ("Gulrajani et al. 2017, Improved Training of Wasserstein GANs, Fig. 2 (seed 003): DCGAN, LSGAN, WGAN "
+    source = ("Gulrajani et al. 2017, Improved Training of Wasserstein GANs, Fig. 2: DCGAN, LSGAN, WGAN "
               "(clipping) and WGAN-GP trained on seven generator / discriminator architectures; only WGAN-GP trains "
               "all seven.")
     default_seeds = 1

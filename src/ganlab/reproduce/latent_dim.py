@@ -1,4 +1,4 @@
-"""The latent-dimension sweep (seed 004): does G need at least the data's intrinsic dimension of
+"""The latent-dimension sweep: does G need at least the data's intrinsic dimension of
 noise, and does quality stop improving near it (about 6 for MNIST)?"""
 
 import math
@@ -8,7 +8,7 @@ from ganlab.reproduce.run import lenet_line, metric_table, nearest_grid, referen
 from ganlab.utils.stats import format_spread, mean_spread
 
 Z_DIMS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100)
-CLAIM = 6  # seed 004: "about 6 for MNIST"
+CLAIM = 6  # the claim tested: "about 6 for MNIST"
 
 
 def saturation(means, spreads, order):
@@ -25,11 +25,11 @@ def saturation(means, spreads, order):
     return best, best
 
 
-@REPRODUCTIONS.register("latent-dim", "the latent-dimension sweep (seed 004): z_dim 1 ... 100 on MNIST-5k, "
+@REPRODUCTIONS.register("latent-dim", "the latent-dimension sweep: z_dim 1 ... 100 on MNIST-5k, "
                         "fid5k_lenet and mnist_score5k against z_dim; does quality saturate near 6?")
 class LatentDim(Reproduction):
     title = "How many noise dimensions does G need? z_dim 1 ... 100 on MNIST-5k"
-    source = ("seed 004: \"the noise must have at least the intrinsic dimension of the data — about 6 for MNIST, about "
+    source = ("the claim \"the noise must have at least the intrinsic dimension of the data — about 6 for MNIST, about "
               "20 for CelebA\". No paper gives numbers for this sweep; the claim is tested: quality against z_dim, "
               "and where it stops improving.")
     default_seeds = 3

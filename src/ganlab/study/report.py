@@ -1,4 +1,4 @@
-"""A study's analysis (Lucic et al. 2018, REFERENCES §6), from its COMPLETE trials only.
+"""A study's analysis (Lucic et al. 2018), from its COMPLETE trials only.
 
 One row per setting (`cfg_id`: its last completed attempt). For every objective: the best score
 reachable with a budget of k trials (bootstrap: resample k of the N scores with replacement, take

@@ -1,4 +1,4 @@
-"""Search spaces of "Are GANs Created Equal?" (Lucic et al. 2018; REFERENCES §6), as data.
+"""Search spaces of "Are GANs Created Equal?" (Lucic et al. 2018), as data.
 
 A space is a base (Adam beta1, learning rate, n_critic, BatchNorm in D) plus per-objective extras
 (WGAN's clip, a penalty weight, BEGAN's gamma and lambda_k, ...), looked up by objective name; an

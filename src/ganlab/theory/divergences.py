@@ -1,7 +1,7 @@
 """Divergence experiments: Wasserstein vs Jensen-Shannon, f-GAN bounds, maximum likelihood as KL.
 
 Each trains small critics with the library's objectives and compares what they estimate with the
-closed form or a float64 numerical integral (REFERENCES §2).
+closed form or a float64 numerical integral.
 """
 
 import math
@@ -243,7 +243,7 @@ def _sweep_model(theta):
 
 @EXPERIMENTS.register(
     "mle-kl",
-    "Maximum likelihood = minimising KL(p_data || p_θ) (Goodfellow 2016 tutorial §2; REFERENCES §2): "
+    "Maximum likelihood = minimising KL(p_data || p_θ) (Goodfellow 2016 tutorial §2): "
     "E_data[-log p_θ] = H(p_data) + KL(p_data || p_θ), so the average NLL on a large sample minus the "
     "data entropy tracks the KL by integration (max abs gap <= 0.03 along a location sweep and along an "
     "Adam path fitting a 2-Gaussian mixture), the two share their argmin (within 0.05), and the fit "

@@ -196,7 +196,7 @@ def _trained(quick, seed, a, b, c):
 
 @EXPERIMENTS.register(
     "lsgan-mm-gradient",
-    "The seed report (REFERENCES §7) proposes LSGAN + mean matching λ(mean D(G(z)) − mean D(x))² to help G when "
+    "The seed report (ganlab's founding five-model comparison on MNIST) proposes LSGAN + mean matching λ(mean D(G(z)) − mean D(x))² to help G when "
     "D is near-optimal on disjoint supports. Checked: ∇_θ L = (1/N) Σ [(s_i − c) + 2λ(m_f − m_r)] ∇D(x_i) "
     "(autograd within 1e-10 on a closed-form D_τ -> D*), so near the optimum the term only rescales the LSGAN "
     "gradient by 1 + 2λ(b − a)/(c − a) = 1 + 4λ (trained MLP D, δ >= 1: within 20 %, cosine >= 0.99) and, as D "
