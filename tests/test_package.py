@@ -49,4 +49,8 @@ def test_the_wheel_installs_beside_an_existing_torch_and_trains(tmp_path):
     out = _run([ganlab, "train", "--preset", "toy-ring-ns", "--kimg", "1", "--quiet", "--out", tmp_path / "runs"],
                cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
     assert "done at" in out
+    # A shipped generator samples with no training (the fresh install's package data, checked by hash).
+    _run([ganlab, "sample", "--pretrained", "mnist5k", "--n", "64", "--out", tmp_path / "x.png"], cwd=tmp_path,
+         env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+    assert (tmp_path / "x.png").stat().st_size > 5_000
     assert (tmp_path / "runs" / "00000-toy-ring-ns" / "checkpoint-final.pt").is_file()

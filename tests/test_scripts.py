@@ -136,6 +136,26 @@ def check_stacked_channels(lines, tmp):
     assert parts and float(parts.group(2)) >= 0 and abs(float(parts.group(3)) - float(head.group(2))) <= 1e-4, lines[4]
 
 
+def prepare_pretrained_run(tmp, run_cli):
+    """A 2-kimg toy run to ship, and an empty package folder to ship it into."""
+    res = run_cli("train", "--preset", "toy-ring-r1", "--kimg", "2", "--quiet", "--out", tmp / "runs")
+    assert res.code == 0, res.err
+    (tmp / "pkg").mkdir()
+
+
+def check_export_pretrained(lines, tmp):
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    assert lines[-1].startswith("tiny: a test (2.048 kimg; measured: hq "), lines
+    entry = json.loads((tmp / "pkg" / "index.json").read_text())["tiny"]
+    assert entry["nimg"] == torch.load(tmp / "runs/00000-toy-ring-r1/checkpoint-final.pt", weights_only=True)["cur_nimg"]
+    assert set(entry["metrics"]) == {"modes", "hq", "rkl"} and entry["source"]["seed"] == 0
+    assert all(v.dtype in (torch.float16, torch.int64) for v in load_file(tmp / "pkg" / "tiny.safetensors").values())
+
+
 TINY = {
     "benchmarks/augment_ablation.py": Tiny(["--out", "{tmp}/abl", "--seeds", "0", "--kimg", "0.128", "--eval-every", "0.128",
                                             "--set", "G.width=8", "--set", "D.width=8", "--set", "metrics=[fid5k_lenet,mnist_score5k]"],
@@ -153,6 +173,10 @@ TINY = {
                                            prepare=prepare_stacked_run),
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
+    "scripts/export_pretrained.py": Tiny(["tiny", "{tmp}/runs/00000-toy-ring-r1", "--description", "a test", "--seed", "0",
+                                          "--folder", "{tmp}/pkg", "--source",
+                                          str(ROOT / "docs/reproductions/pacgan-toy/frozen/ring.json")],
+                                         check_export_pretrained, prepare=prepare_pretrained_run),
     "scripts/train_lenet.py": Tiny(["--epochs", "1", "--limit", "256", "--out", "{tmp}/lenet.safetensors"],
                                    check_train_lenet),
 }

@@ -7,7 +7,7 @@ a light submodule (the registries, the config) does not import torch.
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject reads it)
 
-__all__ = ["TrainedGenerator", "build_networks", "configure", "load_generator", "train"]
+__all__ = ["TrainedGenerator", "build_networks", "configure", "load_generator", "load_pretrained", "train"]
 
 
 def __getattr__(name):

@@ -73,6 +73,21 @@ class TrainedGenerator:
         return generate(self.net, lambda k, gen: latent.sample(k, device, gen, y=y), n, seed, batch_size)
 
 
+def load_pretrained(name, device="cpu"):
+    """A generator shipped with ganlab (`ganlab list pretrained`), checked by its SHA-256, as a
+    TrainedGenerator: `ganlab.load_pretrained("toy-ring").sample(2500, seed=0)`."""
+    from ganlab import pretrained
+    from ganlab.data import load_dataset
+    from ganlab.latent import Latent
+    from ganlab.training import load_generator as load
+    from ganlab.utils.device import select_device
+
+    cfg, state = pretrained.load(name)
+    dataset = load_dataset(cfg.data)
+    G = load(cfg, state, dataset, select_device(device))
+    return TrainedGenerator(G.eval(), cfg, state["cur_nimg"] / 1000, Latent.of(cfg, dataset))
+
+
 def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
     """The generator of a run directory's checkpoint (latest, final, best or a path), as
     `ganlab sample` loads it: EMA weights where kept, identity checked unless `force`."""

@@ -215,6 +215,7 @@ DEFAULT_METRICS = {(1, 28, 28): _MNIST_METRICS, (1, 32, 32): _MNIST_METRICS}  # 
 
 @cli.command(name="eval", help=EVAL_HELP)
 @click.argument("run_dir", required=False, type=click.Path())
+@click.option("--pretrained", metavar="NAME", help="A generator shipped with ganlab instead of RUN_DIR (`ganlab list pretrained`).")
 @click.option("--metrics", "metric_list", metavar="LIST", help="Comma-separated metric names (`ganlab list metrics`).")
 @click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
 @click.option("--seeds", default=1, show_default=True, type=click.IntRange(min=1), help="Report mean ± std over N generator seeds.")
@@ -223,12 +224,12 @@ DEFAULT_METRICS = {(1, 28, 28): _MNIST_METRICS, (1, 32, 32): _MNIST_METRICS}  # 
 @click.option("--extractor", help="With --real/--fake: lenet-mnist or inception-fid (default: by image shape).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
-def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device, force):
+def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extractor, device, force):
     from ganlab.utils.device import select_device
 
     dev = select_device(device)
-    if (real is None) != (fake is None) or (real is not None) == (run_dir is not None):
-        raise click.UsageError("give RUN_DIR, or --real and --fake")
+    if (real is None) != (fake is None) or (real is not None) == (run_dir is not None or pretrained is not None):
+        raise click.UsageError("give RUN_DIR, --pretrained NAME, or --real and --fake")
     if real is not None:
         return _eval_sets(real, fake, extractor, dev)
     import statistics
@@ -238,7 +239,9 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
     from ganlab.latent import Latent
     from ganlab.training import load_generator
 
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    from ganlab.sample_commands import load_source
+
+    cfg, state, label = load_source(run_dir, pretrained, checkpoint, force)
     dataset = load_dataset(cfg.data)
     toy = dataset.modes is not None  # a toy mixture: PacGAN's mode metrics, on 2,500 samples per seed
     names = (metric_list.split(",") if metric_list else (TOY_METRICS if toy else list(cfg.metrics))
@@ -263,7 +266,8 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
             summary[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
                             "n": len(values)}
     kimg = int(state["cur_nimg"]) / 1000
-    click.echo(f"{run_dir} ({checkpoint} checkpoint, {kimg:.1f} kimg, {seeds} seed(s)):")
+    click.echo(f"{label} ({kimg:.1f} kimg, {seeds} seed(s)):" if pretrained else
+               f"{label} ({checkpoint} checkpoint, {kimg:.1f} kimg, {seeds} seed(s)):")
     for key in runs[0]:
         v = summary.get(key)
         if v is None:
@@ -271,6 +275,8 @@ def eval_(run_dir, metric_list, checkpoint, seeds, real, fake, extractor, device
             continue
         click.echo(f"  {key:28s} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if seeds > 1 else "")
                    + (f" (from {v['n']} of {seeds} seeds; the others have no high-quality sample)" if v["n"] < seeds else ""))
+    if pretrained:
+        return
     rundir.append_metrics(run_dir, {"eval": True, "checkpoint": str(checkpoint), "kimg": kimg, "seeds": seeds,
                                     **{k: v["mean"] for k, v in summary.items()},
                                     **({f"{k}_seed_std": v["std"] for k, v in summary.items()} if seeds > 1 else {})})
@@ -394,7 +400,7 @@ cli.add_command(neighbours)
 cli.add_command(study)
 
 
-LIST_KINDS = ("objectives", "g_steps", "networks", "datasets", "presets", "metrics")
+LIST_KINDS = ("objectives", "g_steps", "networks", "datasets", "presets", "metrics", "pretrained")
 
 
 @cli.command(name="list")
@@ -419,6 +425,12 @@ def list_(kind):
     for k in [kind] if kind else LIST_KINDS:
         if not kind:
             click.echo(f"# {k}")
+        if k == "pretrained":
+            from ganlab.pretrained import describe, index
+
+            for name in sorted(index()):
+                click.echo(f"{name}  {describe(name)}")
+            continue
         reg = registries[k]
         for name in sorted(reg):
             desc = reg.descriptions.get(name, "")

@@ -20,6 +20,7 @@ Examples:
   ganlab sample runs/00000-demo --n 10000 --out samples/
   ganlab sample runs/00001-toy-ring-ns --n 2500 --checkpoint final
   ganlab sample runs/00002-cond --class 3 --n 64      # a class-conditional run: only 3s
+  ganlab sample --pretrained mnist5k --n 64 --out digits.png   # a shipped generator (`ganlab list pretrained`)
 
 A class-conditional run's grid has one class per row unless --class fixes one; its .npz and
 folder samples draw the classes uniformly (or all --class).
@@ -30,16 +31,31 @@ scored by other tools, and by `ganlab eval --real REAL --fake OUT`.
 """
 
 
+def load_source(run_dir, pretrained, checkpoint="latest", force=False):
+    """(config, state, label) of a run directory's checkpoint or of a shipped pretrained generator."""
+    if (run_dir is None) == (pretrained is None):
+        raise click.UsageError("give RUN_DIR or --pretrained NAME (`ganlab list pretrained`)")
+    if pretrained is not None:
+        from ganlab import pretrained as shipped
+
+        cfg, state = shipped.load(pretrained)
+        return cfg, state, f"pretrained {pretrained}"
+    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    return cfg, state, str(run_dir)
+
+
 @click.command(help=SAMPLE_HELP)
-@click.argument("run_dir", type=click.Path())
+@click.argument("run_dir", type=click.Path(), required=False)
+@click.option("--pretrained", metavar="NAME", help="A generator shipped with ganlab instead of RUN_DIR (`ganlab list pretrained`).")
 @click.option("--n", "n", default=64, show_default=True, type=click.IntRange(min=1, max=10_000_000), help="Number of samples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the latent codes.")
-@click.option("--out", "out_file", type=click.Path(), help="Output: FILE.png (grid), FILE.npz or DIR/ (default RUN_DIR/sample-seedS.png).")
+@click.option("--out", "out_file", type=click.Path(), help="Output: FILE.png (grid), FILE.npz or DIR/ (default RUN_DIR/sample-seedS.png, "
+              "or NAME-seedS.png for --pretrained).")
 @click.option("--checkpoint", default="latest", show_default=True, help="latest, final, best or a checkpoint path.")
 @click.option("--class", "klass", type=click.IntRange(min=0), help="Class of every sample (class-conditional runs).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
-def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
+def sample(run_dir, pretrained, n, seed, out_file, checkpoint, klass, device, force):
     import torch
 
     from ganlab import samples
@@ -47,12 +63,12 @@ def sample(run_dir, n, seed, out_file, checkpoint, klass, device, force):
     from ganlab.training import load_generator, save_samples
     from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    cfg, state, label = load_source(run_dir, pretrained, checkpoint, force)
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
     G = load_generator(cfg, state, dataset, dev)
-    latent = _latent_for(cfg, dataset, klass, run_dir)
-    out = out_file or Path(run_dir) / f"sample-seed{seed}.png"
+    latent = _latent_for(cfg, dataset, klass, label)
+    out = out_file or (Path(run_dir) / f"sample-seed{seed}.png" if run_dir else Path(f"{pretrained}-seed{seed}.png"))
     kind = samples.export_kind(out)
     if kind == "grid":
         z, cols = latent.grid(n, dev, torch.Generator(device=dev).manual_seed(seed), y=klass)
