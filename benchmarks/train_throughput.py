@@ -75,7 +75,8 @@ def main():
     for r in range(args.rounds):
         hand.append(handwritten(args.steps, dataset))
         lib.append(ganlab_loop(args.steps, dataset))
-        print(f"round {r + 1}: handwritten {hand[-1]:7.1f} img/s   ganlab {lib[-1]:7.1f} img/s")
+        print(f"round {r + 1}: handwritten {hand[-1]:7.1f} img/s   ganlab {lib[-1]:7.1f} img/s   "
+              f"ratio {lib[-1] / hand[-1]:.2f}", flush=True)
     h, g = statistics.median(hand), statistics.median(lib)
     print(f"median: handwritten {h:.1f} img/s, ganlab {g:.1f} img/s")
     print(f"ratio ganlab/handwritten: {g / h:.2f}")

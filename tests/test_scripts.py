@@ -38,7 +38,7 @@ def check_metrics_speed(lines, tmp):
 
 
 def check_train_throughput(lines, tmp):
-    assert re.fullmatch(r"round 1: handwritten +[\d.]+ img/s +ganlab +[\d.]+ img/s", lines[1]), lines[1]
+    assert re.fullmatch(r"round 1: handwritten +[\d.]+ img/s +ganlab +[\d.]+ img/s +ratio [\d.]+", lines[1]), lines[1]
     assert re.fullmatch(r"ratio ganlab/handwritten: \d+\.\d\d", lines[-1]), lines[-1]  # make bench's last line
 
 
@@ -136,6 +136,15 @@ def check_stacked_channels(lines, tmp):
     assert parts and float(parts.group(2)) >= 0 and abs(float(parts.group(3)) - float(head.group(2))) <= 1e-4, lines[4]
 
 
+def check_first_commands(lines, tmp):
+    import json
+
+    assert re.fullmatch(r"reference step \(the demo network, batch 32, \d+ threads\): \d+ img/s", lines[0]), lines
+    assert lines[1].startswith("ganlab --help: median ") and lines[2].startswith("ganlab train --preset demo: ")
+    data = json.loads((tmp / "timings.json").read_text())
+    assert data["tiny"] and data["reference_img_s"] > 0 and data["demo_s"] > 0 and len(data["help_s"]) == 1
+
+
 def prepare_pretrained_run(tmp, run_cli):
     """A 2-kimg toy run to ship, and an empty package folder to ship it into."""
     res = run_cli("train", "--preset", "toy-ring-r1", "--kimg", "2", "--quiet", "--out", tmp / "runs")
@@ -173,6 +182,7 @@ TINY = {
                                            prepare=prepare_stacked_run),
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
+    "benchmarks/first_commands.py": Tiny(["--tiny", "--out", "{tmp}/timings.json"], check_first_commands),
     "scripts/export_pretrained.py": Tiny(["tiny", "{tmp}/runs/00000-toy-ring-r1", "--description", "a test", "--seed", "0",
                                           "--folder", "{tmp}/pkg", "--source",
                                           str(ROOT / "docs/reproductions/pacgan-toy/frozen/ring.json")],
@@ -218,7 +228,7 @@ def test_make_bench_ends_with_the_throughput_ratio():
     recipe = re.search(r"^bench:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
     assert recipe, "Makefile has no bench target"
     commands = recipe.group(1).strip().splitlines()
-    assert commands[-1].strip().endswith("benchmarks/train_throughput.py"), commands
-    for command in commands:
-        script = command.split()[-1]
+    scripts = [next(w for w in command.split() if w.endswith(".py")) for command in commands]
+    assert scripts[-1] == "benchmarks/train_throughput.py", commands
+    for script in scripts:
         assert script in TINY, f"make bench runs {script}, which has no tiny mode"

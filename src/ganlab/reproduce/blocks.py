@@ -282,3 +282,24 @@ for _kind, _what in (("objectives", "objective"), ("g_steps", "way of computing 
                      ("datasets", "dataset"), ("presets", "preset"), ("metrics", "metric")):
     BLOCKS.register(f"registry-{_kind}", f"every registered {_what}, as `ganlab list {_kind}` prints it")(
         lambda root, _kind=_kind: _registry_table(_kind))
+
+
+@BLOCKS.register("timings", "the first commands' wall times on this kind of machine, with its reference speed")
+@_from_file("docs/results/timings/results.json")
+def timings(root, data, rel):
+    import statistics
+
+    ref, demo = data["reference_img_s"], data["demo_s"]
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in data.get("demo_metrics", {}).items())
+    lines = ["| command | wall time | at 200 img/s (scaled) |", "|---|---|---|",
+             f"| `ganlab --help` | {statistics.median(data['help_s']):.2f} s (median of {len(data['help_s'])}) | - |",
+             f"| `{data['demo_command']}` (what `make demo` runs once `.venv` exists) | {demo:.0f} s | "
+             f"{demo * ref / 200:.0f} s |",
+             "",
+             f"This machine's reference speed: {ref:.0f} img/s (the demo network's training step, batch 32, "
+             f"{data['machine']['cores']} cores); the last column scales the time to a machine that runs the step at "
+             f"200 img/s, as the slower machines of this kind do (training dominates the demo's time, so the scaling "
+             f"is close). Load average before the run: {data['machine']['loadavg_before']:.2f}. ganlab "
+             f"{data['provenance'].get('commit')}, torch {data['torch']}." + (f" The demo run reached {metrics}." if metrics else ""),
+             "", f"Command: `{data['command']}`; results file [results.json]({rel})."]
+    return lines
