@@ -175,3 +175,28 @@ def test_eval_computes_the_toy_metrics_of_a_toy_run(run_cli, tmp_path):
     assert row["eval"] and row["hq"] == pytest.approx(sum(hq) / 2)
     bad = run_cli("eval", run, "--metrics", "fid5k_lenet")
     assert bad.code == 2 and "needs images" in bad.err
+
+
+def test_eval_reads_ganlabs_own_png_export_at_its_size_and_picks_lenet(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("sample", "--pretrained", "mnist5k", "--n", "300", "--out", "fake/").code == 0
+    assert run_cli("sample", "--pretrained", "mnist5k", "--n", "300", "--seed", "1", "--out", "real/").code == 0
+    r = run_cli("eval", "--real", "real/", "--fake", "fake/")
+    assert r.code == 0, r.err
+    assert "lenet-mnist features" in r.out and "is_lenet" in r.out
+
+
+def test_the_inception_weights_error_says_which_file_goes_where(run_cli, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS", raising=False)
+    (tmp_path / "rgb").mkdir()
+    for i in range(4):
+        Image.new("RGB", (48, 48), (40 * i, 0, 0)).save(tmp_path / "rgb" / f"{i}.png")
+    r = run_cli("eval", "--real", tmp_path / "rgb", "--fake", tmp_path / "rgb")
+    assert r.code == 2 and "pt_inception-2015-12-05-6726825d.pth" in r.err and "--inception-weights PATH" in r.err
+    from ganlab.metrics.inception import default_path
+
+    assert f"at {default_path()}," in r.err  # the place it is looked for
+    r = run_cli("eval", "--real", tmp_path / "rgb", "--fake", tmp_path / "rgb", "--inception-weights", tmp_path / "no.pth")
+    assert r.code == 2 and "no.pth does not exist" in r.err

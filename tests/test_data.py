@@ -360,7 +360,17 @@ def test_image_folder_sorted_resized_coloured(tmp_path):
     means = ds.data.double().mean((2, 3))  # [4, 3]
     assert (means - torch.tensor(COLOURS, dtype=torch.float64)).abs().max() < 3  # JPEG error
     grey = load_dataset(DataConfig(name="images", path=str(tmp_path / "imgs"), channels=1))
-    assert grey.shape == (1, 64, 64)  # the documented default resolution
+    assert grey.shape == (1, 30, 30)  # the first image's (40 x 30) shorter side
+    native = load_dataset(DataConfig(name="images", path=str(tmp_path / "imgs")))
+    assert native.shape == (3, 30, 30)  # and its colour (RGB)
+
+
+def test_image_folder_reads_grey_digits_at_their_own_size(tmp_path):
+    (tmp_path / "digits").mkdir()
+    for i in range(3):
+        Image.new("L", (28, 28), 40 * i).save(tmp_path / "digits" / f"{i:06d}.png")
+    ds = load_dataset(DataConfig(name="images", path=str(tmp_path / "digits")))
+    assert ds.shape == (1, 28, 28) and ds.data[2].float().mean() == 80
 
 
 def test_image_zip_matches_folder(tmp_path):

@@ -221,12 +221,21 @@ DEFAULT_METRICS = {(1, 28, 28): _MNIST_METRICS, (1, 32, 32): _MNIST_METRICS}  # 
 @click.option("--seeds", default=1, show_default=True, type=click.IntRange(min=1), help="Report mean ± std over N generator seeds.")
 @click.option("--real", type=click.Path(), help="Real samples: a folder, zip or .npz (with --fake, instead of RUN_DIR).")
 @click.option("--fake", type=click.Path(), help="Generated samples: a folder, zip or .npz.")
-@click.option("--extractor", help="With --real/--fake: lenet-mnist or inception-fid (default: by image shape).")
+@click.option("--extractor", help="With --real/--fake: lenet-mnist or inception-fid (default: lenet-mnist for "
+              "1x28x28 images, else inception-fid).")
+@click.option("--inception-weights", "inception_weights", type=click.Path(dir_okay=False), metavar="PATH",
+              help="The FID Inception weights file, for the *_inception metrics (or $GANLAB_INCEPTION_WEIGHTS).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--force", is_flag=True, help="Use a checkpoint that does not carry this run directory's id.")
-def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extractor, device, force):
+def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extractor, inception_weights, device, force):
     from ganlab.utils.device import select_device
 
+    if inception_weights:
+        import os
+
+        from ganlab.metrics.inception import ENV_VAR
+
+        os.environ[ENV_VAR] = str(inception_weights)  # read where the extractor is built
     dev = select_device(device)
     if (real is None) != (fake is None) or (real is not None) == (run_dir is not None or pretrained is not None):
         raise click.UsageError("give RUN_DIR, --pretrained NAME, or --real and --fake")

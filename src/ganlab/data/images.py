@@ -359,20 +359,35 @@ def _open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile:
         raise DataError(f"{path} is not a readable zip (truncated or corrupt?): {reason(e)}") from e
 
 
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}  # Pillow modes read as one channel
+
+
+def _native(source):
+    """(side, channels) of the first image: its shorter side, and 1 for a grey mode, else 3."""
+    name, read, _ = source
+    raw = read()
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            return min(img.size), 1 if img.mode in GREY_MODES else 3
+    except Exception as e:  # Pillow's decoders raise many types on corrupt bytes
+        raise DataError(f"{name} is not a readable image: {reason(e)}") from e
+
+
 @DATASETS.register("images", "any folder or .zip of png/jpg/jpeg/bmp/webp/gif images in "
-                             "data.path, recursive, sorted; resized to data.resolution (64); "
-                             "one subfolder per class gives class labels")
+                             "data.path, recursive, sorted; at the first image's size and colour "
+                             "unless data.resolution / data.channels say otherwise (others are "
+                             "resized and centre-cropped to it); one subfolder per class gives class labels")
 def load_image_folder(cfg) -> Dataset:
     path = require_path(cfg.path, FOLDER_HINT)
-    resolution = cfg.resolution or 64  # files may differ in size, so there is no "native" one
-    channels = cfg.channels or 3
-    if channels not in (1, 3):
-        raise ConfigError(f"data.channels: {channels} is not supported; expected 1 (grey) or 3 "
+    if cfg.channels not in (None, 1, 3):
+        raise ConfigError(f"data.channels: {cfg.channels} is not supported; expected 1 (grey) or 3 "
                           f"(RGB)")
     with ExitStack() as stack:
         sources = _image_sources(path, stack)
         if not sources:
             raise DataError(f"data.path: '{path}' contains no images; expected {FOLDER_HINT}")
+        side, colour = _native(sources[0]) if cfg.resolution is None or cfg.channels is None else (None, None)
+        resolution, channels = cfg.resolution or side, cfg.channels or colour
         # Pillow releases the GIL while decoding and resizing, so threads scale on large folders;
         # zipfile supports concurrent reads of one ZipFile.
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:

@@ -13,7 +13,8 @@ reproduce the TF graph of Heusel et al. 2017's TTUR code (as pytorch-fid does):
 BatchNorm eps is 1e-3, as in TF and torchvision.
 
 The weights cannot be downloaded by ganlab: name the file with `weights=` or the environment
-variable GANLAB_INCEPTION_WEIGHTS. It is read with `torch.load(weights_only=True)` (tensors only,
+variable GANLAB_INCEPTION_WEIGHTS, or put it in ganlab's cache folder (~/.cache/ganlab, or
+$GANLAB_CACHE) under its own name. It is read with `torch.load(weights_only=True)` (tensors only,
 never pickled code) or, for a `.safetensors` file, with safetensors.
 """
 
@@ -374,11 +375,18 @@ def load_inception(path, device="cpu", resize="tf1") -> InceptionExtractor:
 
 
 @EXTRACTORS.register("inception-fid", "InceptionV3 with the FID weights (pt_inception-2015-12-05; "
-                                      f"file from weights= or ${ENV_VAR}): 2048-d pool3 features, "
+                                      f"file from weights=, ${ENV_VAR} or ganlab's cache folder): 2048-d pool3 features, "
                                       "1008-class softmax (IS); any size, resized to 299x299")
 def inception_fid(device="cpu", weights=None, resize="tf1"):
-    weights = weights or os.environ.get(ENV_VAR)
+    weights = weights or os.environ.get(ENV_VAR) or (default_path() if default_path().is_file() else None)
     if not weights:
-        raise ConfigError(f"the inception-fid extractor needs the FID Inception weights: set {ENV_VAR} "
-                          f"(or pass weights=) to the path of {FILE_NAME} (sha256 {FILE_SHA256[:8]}...)")
+        raise ConfigError(f"the inception-fid extractor needs the FID Inception weights, which ganlab does not "
+                          f"download: put {FILE_NAME} (95,628,359 bytes, sha256 {FILE_SHA256[:8]}..., the file "
+                          f"pytorch-fid fetches from its GitHub release) at {default_path()}, or name its path with "
+                          f"`ganlab eval --inception-weights PATH` or ${ENV_VAR}")
     return load_inception(weights, device, resize)
+
+
+def default_path():
+    """Where the weights are looked for when neither weights= nor the environment names them."""
+    return Path(os.environ.get("GANLAB_CACHE", Path.home() / ".cache" / "ganlab")).expanduser() / FILE_NAME
