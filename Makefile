@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ganlab train --preset demo --out runs
+	$(VENV)/bin/ganlab train --preset demo --runs runs
 
 # The study tests start a real PostgreSQL server on loopback. Install Debian's package when it is
 # missing and this is root with apt; otherwise those tests skip and say why.

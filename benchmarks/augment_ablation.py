@@ -29,7 +29,7 @@ def run(out, name, policy, seed, kimg, every, sets):
         return  # done in an earlier call
     cmd = [sys.executable, "-m", "ganlab.cli", "train", "--preset", "mnist5k-dcgan-ns", "--seed", str(seed),
            "--kimg", str(kimg), "--eval-every", str(every), "--set", f"augment={policy or 'null'}", "--quiet",
-           "--out", str(target)] + [a for s in sets for a in ("--set", s)]
+           "--runs", str(target)] + [a for s in sets for a in ("--set", s)]
     start = time.time()
     result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     status = "ok" if result.returncode == 0 else f"exit {result.returncode}: {result.stderr.strip()[-300:]}"

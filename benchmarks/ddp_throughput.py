@@ -21,7 +21,7 @@ BATCH = 64
 
 
 def run(nproc, steps, warm, out):
-    args = [sys.executable, "-m", "ganlab", "train", "--preset", "mnist5k-dcgan-ns", "--quiet", "--out", str(out),
+    args = [sys.executable, "-m", "ganlab", "train", "--preset", "mnist5k-dcgan-ns", "--quiet", "--runs", str(out),
             "--kimg", f"{steps * BATCH / 1000:g}", "--set", f"batch_size={BATCH}", "--set", f"log_kimg={warm * BATCH / 1000:g}",
             "--set", "snapshot_kimg=1000000", "--set", "tensorboard=false", "--set", "device=cpu", "--set", "metrics=[]"]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -3,7 +3,7 @@ over seeds with each seed's value, and the real-data reference row the numbers s
 
 Produce the runs (three seeds of one preset, evaluated every 50 kimg; add --set cpu_threads=1 on a
 busy machine), then summarise them at the kimg you want to quote:
-    for s in 0 1 2; do ganlab train --preset mnist5k --seed $s --eval-every 50 --quiet --out demo-runs/mnist5k-$s; done
+    for s in 0 1 2; do ganlab train --preset mnist5k --seed $s --eval-every 50 --quiet --runs demo-runs/mnist5k-$s; done
     python benchmarks/demo_table.py demo-runs --at 250 500 --reference
 
 Each run directory holds the metrics.jsonl its training wrote; a row at kimg K is the evaluation

@@ -65,7 +65,7 @@ def main():
     demo = ganlab + ["train", "--preset", "demo"] + (["--kimg", "0.128", "--set", "G.width=8", "--set", "metrics=[]"]
                                                      if args.tiny else [])
     with tempfile.TemporaryDirectory() as tmp:
-        demo_s, out = timed(demo + ["--out", tmp, "--quiet"], tmp, env)
+        demo_s, out = timed(demo + ["--runs", tmp, "--quiet"], tmp, env)
     metrics = {k: float(v.split()[0]) for line in out.splitlines() if ": best " in line
                for k, v in [line.split(": best ", 1)]}
     print(f"ganlab train --preset demo: {demo_s:.0f} s" + (f" ({metrics})" if metrics else ""), flush=True)

@@ -27,7 +27,7 @@ def run(out, objective, seed, kimg):
     if any(target.glob("*/checkpoint-final.pt")):
         return  # done in an earlier call
     cmd = [sys.executable, "-m", "ganlab.cli", "train", "--preset", "toy-ring-ns", "--set", f"objective={objective}",
-           "--seed", str(seed), "--quiet", "--out", str(target)] + (["--kimg", str(kimg)] if kimg else [])
+           "--seed", str(seed), "--quiet", "--runs", str(target)] + (["--kimg", str(kimg)] if kimg else [])
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(cmd, env=env, capture_output=True, text=True)
     status = "ok" if result.returncode == 0 else f"exit {result.returncode}: {result.stderr.strip()[-300:]}"

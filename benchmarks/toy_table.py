@@ -3,7 +3,7 @@ modes, high-quality fraction and reverse KL, and the wall time.
 
 Produce the runs (5 seeds x 4 presets; each run is single-threaded, so two run side by side):
     for p in toy-ring-ns toy-ring-wgan-gp toy-grid-ns toy-grid-wgan-gp; do for s in 0 1 2 3 4; do
-        ganlab train --preset $p --seed $s --quiet --out toy-runs/$p-$s; done; done
+        ganlab train --preset $p --seed $s --quiet --runs toy-runs/$p-$s; done; done
 then:
     python benchmarks/toy_table.py toy-runs
 """

@@ -200,3 +200,24 @@ def test_the_inception_weights_error_says_which_file_goes_where(run_cli, tmp_pat
     assert f"at {default_path()}," in r.err  # the place it is looked for
     r = run_cli("eval", "--real", tmp_path / "rgb", "--fake", tmp_path / "rgb", "--inception-weights", tmp_path / "no.pth")
     assert r.code == 2 and "no.pth does not exist" in r.err
+
+
+def test_out_means_the_file_or_folder_a_command_writes(run_cli, tmp_path):
+    """The folders that hold many runs or studies are --runs / --studies / --docs; --out, their name
+    before, is still accepted but not shown, and giving both is refused."""
+    from ganlab.cli import cli
+
+    shown = {}
+    for path in _command_paths():
+        cmd = cli
+        for name in path:
+            cmd = cmd.commands[name]
+        shown[" ".join(path)] = {o for p in cmd.params if not getattr(p, "hidden", False) for o in p.opts}
+    assert "--runs" in shown["train"] and "--out" not in shown["train"]
+    assert all("--studies" in shown[f"study {c}"] and "--out" not in shown[f"study {c}"]
+               for c in ("run", "work", "status", "report", "export"))
+    assert "--docs" in shown["reproduce"] and "--out" not in shown["reproduce"]
+    assert run_cli("train", "--preset", "toy-ring-ns", "--kimg", "0.3", "--quiet", "--out", tmp_path / "old").code == 0
+    assert (tmp_path / "old" / "00000-toy-ring-ns" / "checkpoint-final.pt").is_file()
+    r = run_cli("train", "--preset", "toy-ring-ns", "--runs", tmp_path / "a", "--out", tmp_path / "b")
+    assert r.code == 2 and "give --runs (--out is its old name), not both" in r.err

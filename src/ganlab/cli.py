@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from ganlab import __version__, rundir
 from ganlab.config import make_config, parse_overrides, validate
+from ganlab.cli_options import folder_option
 from ganlab.errors import ConfigError, GanlabError, one_line
 from ganlab.presets import PRESETS, preset_overrides, run_label
 
@@ -65,7 +66,7 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
 @click.option("--device", metavar="auto|cpu|cuda", help="Device (default: auto).")
 @click.option("--eval-every", "eval_every", type=click.FloatRange(min=0, min_open=True), metavar="KIMG",
               help="Evaluate the config's metrics every KIMG and keep checkpoint-best.pt by the first.")
-@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder for run directories.")
+@folder_option("--runs", "out", "runs", "Folder for run directories.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--resume", "resume_dir", metavar="RUN_DIR", help="Continue a run from its latest checkpoint.")
 @click.option("--force", is_flag=True, help="With --resume: accept a changed config, or a checkpoint of another run.")
@@ -489,7 +490,7 @@ Reproductions:
 Examples:
   ganlab reproduce seed-report --quick                 # docs/reproductions/seed-report/quick/
   ganlab reproduce seed-report --seeds 3 --workers 2   # docs/reproductions/seed-report/
-  ganlab reproduce wgan-gp-robustness --quick --out /tmp/docs --studies /tmp/studies
+  ganlab reproduce wgan-gp-robustness --quick --docs /tmp/docs --studies /tmp/studies
 
 Interrupted? Run the same command again: finished trials are kept (the study lives in
 STUDIES/reproduce-NAME[-quick]); the docs are rewritten from every trial that finished.
@@ -510,8 +511,7 @@ Every page with results is generated from committed results files:
 @click.option("--quick", is_flag=True, help="The short variant (minutes to an hour on a CPU), written to NAME/quick/.")
 @click.option("--seeds", type=click.IntRange(min=1), help="Seeds per config (default: the reproduction's).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
-@click.option("--out", default="docs/reproductions", show_default=True, type=click.Path(file_okay=False),
-              help="Folder of reproduction docs.")
+@folder_option("--docs", "out", "docs/reproductions", "Folder of reproduction docs.")
 @click.option("--studies", default="studies", show_default=True, type=click.Path(file_okay=False),
               help="Folder of studies (the trials' run directories).")
 @click.option("--storage", metavar="URL", help="Study storage (default sqlite:///STUDIES/NAME/study.db).")

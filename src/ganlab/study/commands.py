@@ -5,10 +5,11 @@ from pathlib import Path
 
 import click
 
+from ganlab.cli_options import folder_option
 from ganlab.errors import ConfigError
 
 STORAGE_HELP = "Storage URL (default sqlite:///OUT/NAME/study.db; postgresql+psycopg2://USER@HOST/DB for many machines)."
-OUT_HELP = "Folder of studies: a study lives in OUT/NAME."
+OUT_HELP = "Folder of studies: a study lives in DIR/NAME."
 
 
 @click.group()
@@ -78,7 +79,7 @@ once per seed (--seeds N: seeds --seed .. --seed+N-1), with the same workers, st
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Override a config key in every trial (repeatable).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
-@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@folder_option("--studies", "out", "studies", OUT_HELP)
 @click.option("--continue-from", "continue_from", type=click.Path(dir_okay=False), metavar="FILE.json",
               help="A results file of this study (`ganlab study export`): its complete trials are carried over, not "
                    "run again (a study folder lost, a fresh checkout).")
@@ -187,7 +188,7 @@ def _print_plan(name, definition):
 @study.command(name="work")
 @click.option("--name", required=True, help="Study name.")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
-@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@folder_option("--studies", "out", "studies", OUT_HELP)
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads for image runs (default: all cores).")
 @click.option("--device", metavar="cpu|cuda|cuda:K", help="Train every trial of this worker on this device (default: the trials' own).")
 def study_work(name, storage, out, threads, device):
@@ -220,7 +221,7 @@ def study_work(name, storage, out, threads, device):
 @study.command(name="status")
 @click.argument("name")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
-@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@folder_option("--studies", "out", "studies", OUT_HELP)
 def study_status(name, storage, out):
     """Per objective: trials complete / running / waiting / failed, and the best score so far.
 
@@ -242,7 +243,7 @@ def study_status(name, storage, out):
 @study.command(name="report")
 @click.argument("name")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
-@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@folder_option("--studies", "out", "studies", OUT_HELP)
 @click.option("--report-dir", "report_dir", type=click.Path(file_okay=False), help="Output folder (default OUT/NAME/report).")
 def study_report(name, storage, out, report_dir):
     """Write the study's analysis from its completed trials: best score vs budget (bootstrap),
@@ -267,7 +268,7 @@ def study_report(name, storage, out, report_dir):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--command", "command", metavar="TEXT", help="The command that ran the study, recorded in FILE.")
 @click.option("--storage", metavar="URL", help=STORAGE_HELP)
-@click.option("--out", default="studies", show_default=True, type=click.Path(file_okay=False), help=OUT_HELP)
+@folder_option("--studies", "out", "studies", OUT_HELP)
 def study_export(name, file, command, storage, out):
     """Write the study's trials as a results file (JSON): per trial its config, seed, state, score,
     training time and every logged metric at every evaluation point, with the definition and how it

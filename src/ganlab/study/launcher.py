@@ -153,7 +153,7 @@ def start_workers(name, url, out, folder, workers, log=print):
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), PARENT_ENV: str(os.getpid())}
     if env.get("PYTHONPATH"):  # workers import the same ganlab as this process, wherever they start
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
-    cmd = [sys.executable, "-m", "ganlab.cli", "study", "work", "--name", name, "--storage", url, "--out", str(out),
+    cmd = [sys.executable, "-m", "ganlab.cli", "study", "work", "--name", name, "--storage", url, "--studies", str(out),
            "--threads", str(threads)]
     procs = [subprocess.Popen(cmd, env=env) for _ in range(workers)]
     try:

@@ -123,7 +123,7 @@ def load_study(name, url, folder):
     """(optuna Study, definition) of an existing study, or a ConfigError saying what was expected."""
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
         raise ConfigError(f"no study {name!r}: {url[len('sqlite:///'):]} does not exist; expected a study "
-                          f"created by `ganlab study run --name {name}` (or give its --storage / --out)")
+                          f"created by `ganlab study run --name {name}` (or give its --storage / --studies)")
     optuna = quiet_optuna()
     storage = open_storage(url)
     try:
