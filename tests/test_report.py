@@ -73,10 +73,11 @@ def test_run_report_shows_the_run(runs):
     for fragment in ("toy-ring-ns with G.width=16, D.width=16", "8-Gaussian ring", "nonsaturating", "mlp, width 16, depth 4", "ring8",
                      "1.024 kimg of 1 kimg planned, finished", "Samples from one fixed z", "losses", "gradient norms",
                      "modes captured", "high-quality share", "Rollbacks", "loss_D is nan", "Evaluations (ganlab eval)",
-                     "0.25 ± 0.01", "Resolved config (config.yaml)", "rollback_lr_factor"):
+                     "0.25 ± 0.01", "Resolved config (config.yaml)", "rollback_lr_factor",
+                     "Provenance", "ganlab train --preset toy-ring-ns --set G.width=16", "provenance.jsonl", "learning rates"):
         assert fragment in text, fragment
     grids = len(list(toy.glob("samples-kimg*.png")))
-    curves = 5  # losses, D outputs, gradient norms, modes, hq (rkl is null: a note)
+    curves = 6  # losses, D outputs, gradient norms, learning rates, modes, hq (rkl is null: a note)
     assert len(images_in(text)) == min(grids, 6) + 1 + curves
     assert "no value yet" in text
 
@@ -225,3 +226,34 @@ def test_chromium_renders_every_image_without_console_errors(runs, tmp_path):
         assert not console, console
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
         assert took < 60, f"Chromium took {took:.0f} s"
+
+
+def test_seed_groups_are_one_line_with_a_band_and_a_study_summary_is_html(tmp_path, run_cli):
+    """Runs that differ only in the seed share one curve (mean, band of ± std); the study's
+    summary.md is rendered as HTML tables, not shown as raw markdown."""
+    from ganlab.report.compare import comparison_panels, seed_band, seed_groups
+    from ganlab.report.rundata import load_run
+
+    args = ["--preset", "toy-ring-ns", "--set", "G.width=8", "--set", "D.width=8", "--kimg", "0.768",
+            "--set", "log_kimg=0.256", "--quiet"]
+    for seed in (0, 1, 2):
+        assert run_cli("train", *args, "--seed", seed, "--runs", tmp_path / f"s{seed}").code == 0
+    assert run_cli("train", *args, "--set", "objective=lsgan", "--runs", tmp_path / "l").code == 0
+    runs = [load_run(next((tmp_path / d).glob("0*"))) for d in ("s0", "s1", "s2", "l")]
+    groups = seed_groups(runs)
+    assert [len(g) for g in groups] == [3, 1]
+    xs, means, lo, hi = seed_band(groups[0], "loss_D")
+    values = [[r["loss_D"] for r in run.rows] for run in runs[:3]]
+    import statistics
+
+    assert xs == [r["kimg"] for r in runs[0].rows]
+    assert means == pytest.approx([statistics.fmean(v) for v in zip(*values)])
+    assert [m - low for m, low in zip(means, lo)] == pytest.approx([statistics.stdev(v) for v in zip(*values)])
+    losses = next(p for p in comparison_panels(runs) if p.title == "loss_D")
+    assert len(losses.lines) == 2 and len(losses.bands) == 1  # the seed group (with its band) and the lsgan run
+    assert any(label.endswith(", 3 seeds") for label, *_ in losses.lines)
+
+    from ganlab.report.page import markdown
+
+    rendered = markdown("# Study x\n\n| a | b |\n|---|---|\n| <b>1</b> | 2 |\n\n![budget](budget.png)\n")
+    assert "<table>" in rendered and "&lt;b&gt;1&lt;/b&gt;" in rendered and "budget.png" not in rendered

@@ -267,7 +267,7 @@ def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extra
         runs = [{k: v for k, v in evaluate_toy(G, cfg, dataset, dev, seed=s).items() if k in names}
                 for s in tqdm_range(seeds, "evaluating")]
     else:
-        evaluator = Evaluator(names, dataset, cfg.data, dev, latent)
+        evaluator = Evaluator(names, dataset, cfg.data, dev, latent, progress=True)
         runs = [evaluator(G, lambda n, gen: latent.sample(n, dev, gen), seed=s) for s in tqdm_range(seeds, "evaluating")]
     summary = {}
     for key in runs[0]:
@@ -560,6 +560,9 @@ def _usage_line(exc):
 def main(argv=None):
     """Entry point: every user error becomes one line on stderr and exit status 2 (this is the
     one place errors are formatted; `one_line` folds any library text that spans lines)."""
+    from ganlab.utils import provenance
+
+    provenance.COMMAND = " ".join(shlex.quote(str(a)) for a in ["ganlab", *(sys.argv[1:] if argv is None else argv)])
     try:
         cli.main(args=argv, prog_name="ganlab", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # a bare group (`ganlab`, `ganlab study`): its help

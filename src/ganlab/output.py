@@ -49,6 +49,19 @@ class RunOutput:
         """TensorBoard (ganlab.sinks) as cfg asks, rewound to `nimg` like metrics.jsonl."""
         self.sinks = open_sinks(cfg, self.dir, nimg)
 
+    def provenance(self, info):
+        """One line of provenance.jsonl per start or resume: what ran this stretch of the run (the
+        command, ganlab and its commit, torch, device, threads, precision, parameter counts)."""
+        import datetime
+        import json
+
+        from ganlab.utils import provenance
+
+        line = {"started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "command": provenance.COMMAND, **provenance.versions(), **info}
+        with open(self.dir / rundir.PROVENANCE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
     def log(self, record):
         """One row: metrics.jsonl and every sink."""
         rundir.append_metrics(self.dir, record)
@@ -96,6 +109,9 @@ class NoOutput(RunOutput):
         return rows
 
     def open_sinks(self, cfg, nimg):
+        pass
+
+    def provenance(self, info):
         pass
 
     def log(self, record):

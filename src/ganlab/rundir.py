@@ -9,6 +9,7 @@ runs/<id>-<description>/
   checkpoint-final.pt     the same, at the end of the requested length
   checkpoint-best.pt      the same, at the best value of the primary metric (with --eval-every)
   best.json               that metric, its value and the kimg where it was reached
+  provenance.jsonl        one line per start or resume: command, ganlab and commit, torch, device, sizes
 
 Checkpoint identity: a checkpoint is trusted only in the run directory whose run.json names its
 run id; resume, sample and eval refuse any other (a copied or foreign one) unless forced.
@@ -31,6 +32,7 @@ LATEST = "checkpoint-latest.pt"
 FINAL = "checkpoint-final.pt"
 BEST = "checkpoint-best.pt"
 BEST_JSON = "best.json"
+PROVENANCE = "provenance.jsonl"  # one line per start or resume: command, versions, device, sizes
 IDENTITY = "run.json"
 IDENTITY_FORMAT = "ganlab-run"
 

@@ -292,6 +292,9 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
     if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
         out.save(rundir.LATEST, checkpoint_state)
     out.open_sinks(cfg, cur_nimg)  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
+    out.provenance({"nimg": cur_nimg, "device": str(device), "threads": torch.get_num_threads(), "processes": world.size,
+                    "precision": "bf16" if cfg.bf16 else cfg.precision,
+                    "G_params": sum(p.numel() for p in G.parameters()), "D_params": sum(p.numel() for p in D.parameters())})
 
     # Train.
     sums = {k: torch.zeros((), device=device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
@@ -372,6 +375,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
                 "loss_D": (means["loss_D"] / counts["D"]).item(), "loss_G": (means["loss_G"] / counts["G"]).item(),
                 "D_real": (means["D_real"] / counts["D"]).item(), "D_fake": (means["D_fake"] / counts["D"]).item(),
                 "grad_norm_D": grad_norm_d.item(), "grad_norm_G": _grad_norm(G).item(),
+                "lr_G": g_opt.param_groups[0]["lr"], "lr_D": d_opt.param_groups[0]["lr"],
             }
             record.update({k: (means[k] / counts["D"]).item() for k in state_sums})
             record.update(growth)

@@ -197,8 +197,9 @@ class Evaluator:
     """Metrics of one run's generator: extractors and real features are loaded once, so calling it
     every few kimg during training costs only the generated samples' feature pass."""
 
-    def __init__(self, names, dataset, data_cfg, device, latent=None):
+    def __init__(self, names, dataset, data_cfg, device, latent=None, progress=False):
         self.specs = check_metrics(names, dataset.kind)
+        self.progress = progress  # a bar on stderr over the generated batches (`ganlab eval`; not in training)
         self.device, self.latent = device, latent  # ganlab.latent.Latent: reads classes and codes of latent codes
         conditional = [m for m, s in self.specs.items() if s.kind in CONDITIONAL]
         coded = [m for m, s in self.specs.items() if s.kind in CODED]
@@ -230,7 +231,12 @@ class Evaluator:
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             codes = []
-            fakes[name] = _extract(ext, generate(G, sample_z, num, seed, self.device, codes))
+            batches = generate(G, sample_z, num, seed, self.device, codes)
+            if self.progress:
+                from tqdm.auto import tqdm
+
+                batches = tqdm(batches, total=-(-num // BATCH), desc=f"{name} features of {num} samples", leave=False)
+            fakes[name] = _extract(ext, batches)
             if self.latent is not None and self.latent.mode:
                 fake_labels[name] = self.latent.labels(torch.cat(codes)).cpu()
             if self.latent is not None and self.latent.k:

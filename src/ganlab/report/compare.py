@@ -66,17 +66,50 @@ def _table_row(run, differ, metrics):
     return cells
 
 
+def seed_groups(runs):
+    """[[Run]] of runs whose configs differ only in the seed (and description), in first-seen order."""
+    groups = {}
+    for r in runs:
+        flat = {k: v for k, v in r.flat_config().items() if k not in ("seed", "description")}
+        groups.setdefault(repr(sorted(flat.items())), []).append(r)
+    return list(groups.values())
+
+
+def seed_band(group, key):
+    """([kimg], [mean], [mean - std], [mean + std]) over the runs of `group` at the points all of them logged."""
+    import statistics
+
+    per_run = [dict(zip(*series(r.rows, key))) for r in group]
+    common = sorted(set.intersection(*(set(p) for p in per_run))) if per_run else []
+    means = [statistics.fmean(p[k] for p in per_run) for k in common]
+    stds = [statistics.stdev(p[k] for p in per_run) for k in common]
+    return common, means, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)]
+
+
 def comparison_panels(runs):
-    """One panel per quantity any run logged: a line per run (a star at each run's best for metrics)."""
+    """One panel per quantity any run logged: a line per run, or per group of runs that differ only in
+    the seed (their mean, with a band of ± one standard deviation over the seeds); a star at each
+    line's best for metrics."""
     keys = [k for _, group, _ in GROUPS for k in group]
     keys += [k for r in runs for k in numeric_keys(r.rows) if k not in keys]
     keys = list(dict.fromkeys(keys))
     logy = {k for _, group, log in GROUPS if log for k in group}
+    groups = seed_groups(runs)
     panels = []
     for key in keys:
-        lines = [(legend_label(r), *series(r.rows, key)) for r in runs]
-        best = [(legend_label(r), b[0], b[1]) for r in runs if (b := best_point(r, key))]
-        panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], best=best, logy=key in logy))
+        lines, bands, best = [], [], []
+        for g in groups:
+            if len(g) == 1:
+                lines.append((legend_label(g[0]), *series(g[0].rows, key)))
+                if (b := best_point(g[0], key)):
+                    best.append((legend_label(g[0]), b[0], b[1]))
+                continue
+            label = f"{legend_label(g[0])}, {len(g)} seeds"
+            xs, means, lo, hi = seed_band(g, key)
+            lines.append((label, xs, means))
+            bands.append((label, xs, lo, hi))
+        panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], best=best, logy=key in logy,
+                            bands=[b for b in bands if b[1]]))
     return [p for p in panels if not p.empty]
 
 
@@ -88,8 +121,13 @@ def section_curves(runs):
     if not any(r.rows for r in runs):
         return page.section("Curves", page.note("no metrics yet in any run"))
     figures = [page.img(render(p), p.title, "curve") for p in comparison_panels(runs)]
-    return page.section("Curves (one line per run)", page.para("Stars: each run's best value of a metric.", "muted"),
-                        page.row(figures))
+    grouped = [g for g in seed_groups(runs) if len(g) > 1]
+    text = "Stars: each run's best value of a metric."
+    if grouped:
+        text += (f" Runs that differ only in the seed are one line, their mean, with a band of ± one standard "
+                 f"deviation over the seeds ({len(grouped)} such group(s): "
+                 + "; ".join(f"{g[0].name} and {len(g) - 1} more" for g in grouped) + ").")
+    return page.section("Curves (one line per run or seed group)", page.para(text, "muted"), page.row(figures))
 
 
 def section_grids(runs):
@@ -119,4 +157,4 @@ def section_study(folder):
         text = "(summary.md is unreadable)"
     figures = [page.figure(png, p.stem, p.name, "native") for p in sorted(analysis.glob("*.png"))
                if (png := page.png_of(p))]
-    return page.section("Study analysis (report/summary.md)", page.pre(text), page.row(figures))
+    return page.section("Study analysis (report/summary.md)", page.markdown(text), page.row(figures))

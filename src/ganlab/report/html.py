@@ -17,7 +17,8 @@ from ganlab.report import page
 from ganlab.report.page import esc
 from ganlab.report.compare import compare_page
 from ganlab.report.plots import GROUPS, TITLES, Panel, render
-from ganlab.report.rundata import best_point, objective_text, is_study_dir, load_run, load_study, null_keys, numeric_keys, series
+from ganlab.report.rundata import (band, best_point, is_number, is_study_dir, load_run, load_study, lower_is_better,
+                                   null_keys, numeric_keys, objective_text, series, throughput)
 
 REPORT = "report.html"
 STRIP = 6  # grids in the strip over training (evenly spaced, first and last included)
@@ -67,7 +68,7 @@ def _unique_names(runs):
 def run_page(run):
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     parts = [f"<h1>{esc(run.name)}</h1>", page.para(f"{run.path.resolve()} — report written {stamp} by ganlab report", "muted"),
-             section_summary(run), section_samples(run), section_curves(run), section_rollbacks(run),
+             section_summary(run), section_provenance(run), section_samples(run), section_curves(run), section_rollbacks(run),
              section_evals(run), section_latent(run), page.section("Resolved config (config.yaml)", page.pre(run.config_text))]
     return "\n".join(p for p in parts if p)
 
@@ -112,7 +113,12 @@ def best_text(run):
         return f"{run.best['metric']} {run.best['value']:.4g} at {fmt_kimg(at)} ({rundir.BEST_JSON}, {rundir.BEST})"
     points = [(k, best_point(run, k)) for k in numeric_keys(run.rows)]
     shown = [f"{k} {p[1]:.4g} at {fmt_kimg(p[0])}" for k, p in points if p]
-    return "; ".join(shown) + " (from metrics.jsonl; no best.json)" if shown else "no metric evaluated"
+    if shown:
+        return "; ".join(shown) + " (from metrics.jsonl; no best.json)"
+    evaluated = [k for k in numeric_keys(run.evals) if lower_is_better(k) is not None]
+    if evaluated:  # only `ganlab eval` rows: their table is below
+        return f"none during training; {', '.join(evaluated)} from ganlab eval (table below)"
+    return "no metric evaluated"
 
 
 def section_summary(run):
@@ -126,6 +132,27 @@ def section_summary(run):
              ("wall time", "-" if wall is None else f"{wall:.1f} s"), ("best metric", best_text(run)),
              ("rollbacks", len(run.rollbacks)), ("run id", run_id(run))]
     return page.section("Run", page.key_values(pairs))
+
+
+def section_provenance(run):
+    """What trained the run: each start or resume (provenance.jsonl), sizes and speed."""
+    speed = throughput(run.rows)
+    first = run.provenance[0] if run.provenance else {}
+    sizes = (f"G {first['G_params']:,}, D {first['D_params']:,}" if is_number(first.get("G_params"))
+             and is_number(first.get("D_params")) else "-")
+    pairs = [("parameters", sizes), ("throughput", "-" if speed is None else f"{speed:.0f} img/s of training "
+                                                                             f"(images shown to D per second, over the logged rows)")]
+    if not run.provenance:
+        return page.section("Provenance", page.key_values(pairs),
+                            page.note(f"no {rundir.PROVENANCE} (a run made before ganlab recorded it)"))
+    headers = ("started", "at kimg", "command", "ganlab", "commit", "torch", "device", "threads", "processes", "precision")
+    rows = [(e.get("started"), e["nimg"] / 1000 if is_number(e.get("nimg")) else None, e.get("command") or "(from Python)",
+             e.get("ganlab"), e.get("commit") or "-", e.get("torch"), e.get("device"), e.get("threads"),
+             e.get("processes"), e.get("precision")) for e in run.provenance]
+    return page.section("Provenance", page.key_values(pairs),
+                        page.para(f"Each start or resume ({rundir.PROVENANCE}); the learning rates are a curve below.",
+                                  "muted"),
+                        page.table(headers, rows, numeric=("at kimg", "threads", "processes")))
 
 
 def run_id(run):
@@ -174,9 +201,12 @@ def run_panels(run):
             continue
         best = best_point(run, key)
         lines = [(key, *series(run.rows, key))]
-        panels.append(Panel(TITLES.get(key, key), [ln for ln in lines if ln[1]], vlines=vlines,
+        spread = band(run.rows, key)
+        panels.append(Panel(TITLES.get(key, key) + (" (band: ± its _std)" if spread[0] else ""),
+                            [ln for ln in lines if ln[1]], vlines=vlines,
                             best=[(key, best[0], best[1])] if best else [],
-                            points=[(key, *series(run.evals, key))] if run.evals else []))
+                            points=[(key, *series(run.evals, key))] if run.evals else [],
+                            bands=[(key, *spread)] if spread[0] else []))
     return [p for p in panels if not p.empty]
 
 

@@ -18,9 +18,10 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .kv th { width: 160px; }
 .row { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 figure { margin: 0; display: inline-block; text-align: center; }
-figcaption { font-size: 12px; color: #555; max-width: 200px; margin: 0 auto; }
+figcaption { font-size: 12px; color: #555; max-width: 300px; margin: 0 auto; }
+.md table { font-size: 12px; } .md h1 { font-size: 18px; } .md h2 { font-size: 15px; border: none; }
 figure.large figcaption { max-width: none; }
-img.thumb { width: 180px; image-rendering: pixelated; border: 1px solid #eee; }
+img.thumb { width: 300px; border: 1px solid #eee; }
 img.large { width: 520px; max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; }
 img.curve { width: 390px; max-width: 100%; } img.native { max-width: 100%; }
 figure.native figcaption { max-width: none; }
@@ -63,6 +64,17 @@ def note(text):
 
 def pre(text):
     return f"<pre>{esc(text)}</pre>"
+
+
+def markdown(text):
+    """A markdown document (a study's summary.md) as HTML: the text escaped first, so nothing in it
+    becomes markup but the markdown itself; its image lines dropped (the figures are inlined apart)."""
+    import re
+
+    import markdown as md
+
+    text = "\n".join(line for line in text.splitlines() if not re.fullmatch(r"\s*!\[[^\]]*\]\([^)]*\)\s*", line))
+    return f'<div class="md">{md.markdown(html.escape(text, quote=False), extensions=["tables"])}</div>'
 
 
 def table(headers, rows, numeric=()):

@@ -7,7 +7,7 @@ MAX_LEGEND = 12  # more runs than this: the table names them, the legend would h
 
 # Curves drawn for every run: (title, keys, log scale); toy metrics' titles.
 GROUPS = (("losses", ("loss_D", "loss_G"), False), ("D outputs (raw scores)", ("D_real", "D_fake"), False),
-          ("gradient norms", ("grad_norm_D", "grad_norm_G"), True))
+          ("gradient norms", ("grad_norm_D", "grad_norm_G"), True), ("learning rates", ("lr_G", "lr_D"), False))
 TITLES = {"modes": "modes captured", "hq": "high-quality share of samples", "rkl": "reverse KL of the mode histogram"}
 
 
@@ -18,6 +18,7 @@ class Panel:
     lines: list = field(default_factory=list)    # [(label, [kimg], [value])]
     best: list = field(default_factory=list)     # [(label, kimg, value)]
     points: list = field(default_factory=list)   # [(label, [kimg], [value])]: `ganlab eval` results
+    bands: list = field(default_factory=list)    # [(label, [kimg], [low], [high])]: spread around a line
     vlines: list = field(default_factory=list)   # [kimg]: rollbacks (where the losses diverged)
     logy: bool = False
 
@@ -54,6 +55,8 @@ def _draw(ax, panel):
     for label, xs, ys in panel.lines:
         (line,) = ax.plot(xs, ys, lw=1.2, marker="." if len(xs) < 30 else None, label=label)
         colors[label] = line.get_color()
+    for label, xs, lo, hi in panel.bands:
+        ax.fill_between(xs, lo, hi, color=colors.get(label, "tab:gray"), alpha=0.25, lw=0)
     for label, xs, ys in panel.points:
         ax.scatter(xs, ys, marker="x", s=40, color=colors.get(label, "k"), zorder=4, label=f"{label} (eval)")
     for label, x, y in panel.best:

@@ -33,6 +33,7 @@ class Run:
     best: dict = None                               # best.json, if any
     grids: list = field(default_factory=list)       # [(kimg, Path)] sorted by kimg
     finished: bool = False                          # checkpoint-final.pt exists
+    provenance: list = field(default_factory=list)  # provenance.jsonl: one entry per start or resume
 
     @property
     def last(self):
@@ -56,7 +57,7 @@ def load_run(path, name=None):
     text, config = _read_config(path)
     records = rundir.read_metrics(path)
     run = Run(path=path, name=name or path.name, config=config, config_text=text, best=_read_best(path),
-              grids=sample_grids(path), finished=(path / rundir.FINAL).is_file())
+              grids=sample_grids(path), finished=(path / rundir.FINAL).is_file(), provenance=_read_provenance(path))
     for r in records:
         if not isinstance(r, dict):
             continue
@@ -105,6 +106,31 @@ def _read_config(path):
     return text, data
 
 
+def _read_provenance(path):
+    """The readable lines of provenance.jsonl (runs made before it existed have none)."""
+    out = []
+    try:
+        lines = (path / rundir.PROVENANCE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
+
+
+def throughput(rows):
+    """Images per second of training over the logged rows (time_s is the run's training time)."""
+    pts = [(r["nimg"], r["time_s"]) for r in rows if is_number(r.get("nimg")) and is_number(r.get("time_s"))]
+    if len(pts) < 2 or pts[-1][1] <= pts[0][1]:
+        return None
+    return (pts[-1][0] - pts[0][0]) / (pts[-1][1] - pts[0][1])
+
+
 def _read_best(path):
     try:
         best = json.loads((path / rundir.BEST_JSON).read_text())
@@ -134,9 +160,22 @@ def numeric_keys(rows):
     keys = {}
     for r in rows:
         for k, v in r.items():
-            if k not in BOOKKEEPING and not k.endswith("_seed_std") and is_number(v):
+            if k not in BOOKKEEPING and not k.endswith("_seed_std") and not is_band(k, r) and is_number(v):
                 keys.setdefault(k, None)
     return list(keys)
+
+
+def is_band(key, row):
+    """Whether `key` is the spread of another logged quantity (kid5k_lenet_std beside kid5k_lenet):
+    drawn as that quantity's band, not as a curve of its own."""
+    return key.endswith("_std") and key[:-len("_std")] in row
+
+
+def band(rows, key):
+    """([kimg], [value - std], [value + std]) of the rows that log `key` and `key`_std."""
+    pts = [(r["kimg"], r[key], r[f"{key}_std"]) for r in rows
+           if is_number(r.get("kimg")) and is_number(r.get(key)) and is_number(r.get(f"{key}_std"))]
+    return [p[0] for p in pts], [p[1] - p[2] for p in pts], [p[1] + p[2] for p in pts]
 
 
 def null_keys(rows):

@@ -192,23 +192,13 @@ REPORT_LIMIT = 2e6  # bytes: a larger report stays in the study folder, out of t
 
 def provenance(workers):
     """How this invocation ran: ganlab's version and commit, torch, threads, cores."""
-    import platform
-    import subprocess
-
     import torch
 
-    from ganlab.study.storage import ganlab_version
+    from ganlab.utils.provenance import versions
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=Path(__file__).parent).stdout.strip() or None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=10, cwd=Path(__file__).parent).stdout.strip()
-        commit = commit and commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"ganlab": ganlab_version(), "commit": commit, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cores": os.cpu_count(), "workers": workers, "python": platform.python_version()}
+    v = versions()
+    return {"ganlab": v["ganlab"], "commit": v["commit"], "torch": v["torch"], "threads": torch.get_num_threads(),
+            "cores": os.cpu_count(), "workers": workers, "python": v["python"]}
 
 
 def write_docs(rep, study, definition, folder, name, quick, seeds, workers, wall, out):
