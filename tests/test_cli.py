@@ -28,7 +28,10 @@ def test_list_prints_one_registered_name_per_line(run_cli, kind):
     from ganlab.presets import PRESETS
     from ganlab.gsteps import G_STEPS
 
-    reg = dict(objectives=OBJECTIVES, g_steps=G_STEPS, networks=NETWORKS, datasets=DATASETS, presets=PRESETS, metrics=METRICS)[kind]
+    from ganlab.pretrained import index
+
+    reg = dict(objectives=OBJECTIVES, g_steps=G_STEPS, networks=NETWORKS, datasets=DATASETS, presets=PRESETS, metrics=METRICS,
+               pretrained=index())[kind]
     res = run_cli("list", kind)
     assert res.code == 0
     assert [line.split()[0] for line in res.out.splitlines()] == sorted(reg)
