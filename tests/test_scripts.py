@@ -145,6 +145,16 @@ def check_first_commands(lines, tmp):
     assert data["tiny"] and data["reference_img_s"] > 0 and data["demo_s"] > 0 and len(data["help_s"]) == 1
 
 
+def check_gpu_tables(lines, tmp):
+    import json
+
+    assert lines[0] == "2 reproduction(s) on cpu, 1 worker(s), budget 20 s", lines
+    assert re.match(r"lucic-mnist5k: (complete|interrupted at the deadline) after \d+ s; wrote ", lines[1]), lines
+    assert lines[2].startswith("seed-report: "), lines
+    results = json.loads((tmp / "docs/lucic-mnist5k/quick/results.json").read_text())
+    assert results["definition"]["sets"]["device"] == "cpu"  # every trial on the asked device
+
+
 def prepare_pretrained_run(tmp, run_cli):
     """A 2-kimg toy run to ship, and an empty package folder to ship it into."""
     res = run_cli("train", "--preset", "toy-ring-r1", "--kimg", "2", "--quiet", "--out", tmp / "runs")
@@ -183,6 +193,9 @@ TINY = {
     "benchmarks/objective_table.py": Tiny(["--out", "{tmp}/table", "--objectives", "nonsaturating", "--seeds", "0",
                                            "--kimg", "0.25"], check_objective_table),
     "benchmarks/first_commands.py": Tiny(["--tiny", "--out", "{tmp}/timings.json"], check_first_commands),
+    "scripts/gpu_tables.py": Tiny(["--tiny", "--device", "cpu", "--workers", "1", "--budget", "20", "--only",
+                                   "lucic-mnist5k,seed-report", "--docs", "{tmp}/docs", "--studies", "{tmp}/studies"],
+                                  check_gpu_tables),
     "scripts/export_pretrained.py": Tiny(["tiny", "{tmp}/runs/00000-toy-ring-r1", "--description", "a test", "--seed", "0",
                                           "--folder", "{tmp}/pkg", "--source",
                                           str(ROOT / "docs/reproductions/pacgan-toy/frozen/ring.json")],
