@@ -199,7 +199,7 @@ def test_tf_style_avg_pool_excludes_padding():
 
 def test_missing_variable_or_file(monkeypatch, tmp_path):
     monkeypatch.delenv(ENV_VAR, raising=False)
-    with pytest.raises(ConfigError, match=f"{ENV_VAR}.*{FILE_NAME}"):
+    with pytest.raises(ConfigError, match=f"{FILE_NAME}.*--inception-weights PATH.*{ENV_VAR}"):
         EXTRACTORS.lookup("inception-fid")()
     with pytest.raises(ConfigError, match="nope.pth does not exist.*pt_inception-2015-12-05-6726825d.pth"):
         EXTRACTORS.lookup("inception-fid")(weights=tmp_path / "nope.pth")
