@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench docs clean postgres chromium
+.PHONY: demo test test-slow bench docs lint clean postgres chromium
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ chromium:
 
 test: $(STAMP) postgres chromium
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

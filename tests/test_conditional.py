@@ -141,7 +141,7 @@ def test_acgan_head_and_losses_by_hand():
     judge = D.judge
     D.judge = lambda x, yy: calls.append(1) or judge(x, yy)
     view = DView(D).given(y)
-    s_r, s_f = view(real), view(fake)  # what an objective does first
+    s_r, _s_f = view(real), view(fake)  # what an objective does first
     loss, stats = lat.d_loss(view, real, fake, w)
     assert len(calls) == 2  # the heads came from the scoring passes
     phi = lambda x: net[2](net[1](net[0](x)))  # noqa: E731

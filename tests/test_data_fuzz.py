@@ -31,7 +31,7 @@ from PIL import Image
 from ganlab.config import DataConfig
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError, DataError, MESSAGE_LIMIT
-from test_data import _dumps, write_idx
+from test_data import _dumps
 
 FAST, SLOW = 25, 1000
 

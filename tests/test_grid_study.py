@@ -395,7 +395,7 @@ def test_pacgan_stacked_write_up_states_both_tables_and_the_best_row(tmp_path):
     results = _stacked_results({"veegan-dcgan": [(400, 2.0), (500, 1.5)], "d4-pacdcgan2": [(995, 0.05), (993, 0.07)]})
     lines = PacganStacked().sections(results, tmp_path)
     text = "\n".join(lines)
-    assert f"| dcgan | ganlab | 2 | 450 ± 50 | 1.75 ± 0.25 | 10 |" in text
+    assert "| dcgan | ganlab | 2 | 450 ± 50 | 1.75 ± 0.25 | 10 |" in text
     assert "| PacDCGAN2 | PacGAN Table 2 | - | 1000.0±0.00 | 0.06±0.003 | - |" in text
     assert "| PacDCGAN4 | PacGAN Table 3 | - | 667.4±29.00 | 1.81±0.15 | - |" in text
     assert "| unrolled5 | ganlab | 0 | - | - | - |" in text

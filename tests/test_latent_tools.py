@@ -36,8 +36,8 @@ def test_slerp_keeps_the_gaussian_shell_lerp_leaves():
     """Midpoints of 2,000 pairs of N(0, I_100) draws: slerp's norm ~ sqrt(100), lerp's ~ sqrt(50)."""
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(2000, 100, generator=g), torch.randn(2000, 100, generator=g)
-    s, l = slerp(0.5, a, b).norm(dim=1).mean().item(), lerp(0.5, a, b).norm(dim=1).mean().item()
-    assert abs(s - 10) < 0.3 and abs(l - math.sqrt(50)) < 0.3
+    s, ln = slerp(0.5, a, b).norm(dim=1).mean().item(), lerp(0.5, a, b).norm(dim=1).mean().item()
+    assert abs(s - 10) < 0.3 and abs(ln - math.sqrt(50)) < 0.3
 
 
 def test_walk_codes_layout():

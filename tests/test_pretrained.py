@@ -1,7 +1,6 @@
 """Pretrained generators shipped in the package: listed with their measured metrics, loaded by hash,
 sampled and evaluated without training, and their recorded metrics reproduced from the shipped files."""
 
-import json
 import shutil
 import sys
 from pathlib import Path

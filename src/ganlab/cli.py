@@ -129,8 +129,6 @@ def train(preset, config_file, sets, name, kimg, epochs, seed, device, eval_ever
     if dry_run:
         click.echo(OmegaConf.to_yaml(cfg), nl=False)
         return
-    from ganlab.utils.device import select_device
-
     world.device(cfg.device)  # refuse a missing device before anything is written
     world.check_batch(cfg.batch_size, cfg.pack)
     if nproc is not None and world.size == 1:

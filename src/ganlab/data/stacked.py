@@ -13,7 +13,8 @@ from the 60k training digits on the fly).
 
 import torch
 
-from ganlab.data import embedded, images  # noqa: F401  (the source loaders register themselves)
+from ganlab.data import embedded  # noqa: F401  (the source loaders register themselves)
+from ganlab.data import images as _images  # noqa: F401
 from ganlab.data.base import DATASETS, Dataset
 from ganlab.errors import ConfigError
 

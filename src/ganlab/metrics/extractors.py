@@ -35,5 +35,5 @@ class Identity(Extractor):
 def identity(device="cpu"):
     return Identity().to(device)
 
-from ganlab.metrics import lenet  # noqa: F401  (registers lenet-mnist)
-from ganlab.metrics import inception  # noqa: F401  (registers inception-fid)
+from ganlab.metrics import lenet  # noqa: F401, E402  (registers lenet-mnist; after EXTRACTORS exists)
+from ganlab.metrics import inception  # noqa: F401, E402  (registers inception-fid)

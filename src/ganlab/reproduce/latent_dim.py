@@ -131,7 +131,7 @@ class LatentDim(Reproduction):
             text += ": no z_dim in the sweep is shown worse than the best, so no saturation point is seen."
         else:
             text += (", " + ("consistent with the seed's 'about 6'" if 4 <= at <= 8 else
-                             f"not the seed's 'about 6'") + ". Below it: "
+                             "not the seed's 'about 6'") + ". Below it: "
                      + ", ".join(f"z = {z} {means[z]:.4g}" for z in Z_DIMS if z < at) + ".")
         worse = [z for z in Z_DIMS if z > best and means[z] - (spreads.get(z) or 0.0) > means[best] + (spreads.get(best) or 0.0)]
         if worse:

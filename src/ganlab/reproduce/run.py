@@ -407,7 +407,7 @@ def metric_table(results, metric, points, labels=None, groups=None, digits=4):
     """Markdown: one row per config, one column per eval point (mean ± std over seeds)."""
     groups = groups or results.definition["objectives"]
     labels = labels or [f"{k:g} kimg" for k in points]
-    lines = [f"| config | seeds | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(points)]
+    lines = ["| config | seeds | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(points)]
     for g in groups:
         n = len(results.of(g))
         lines.append(f"| {g} | {n} | " + " | ".join(results.spread(g, metric, k, digits) for k in points) + " |")

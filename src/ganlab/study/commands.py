@@ -89,7 +89,7 @@ def study_run(name, preset_study, preset, objectives, space, trials, kimg, eval_
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
     from ganlab.config import parse_overrides
-    from ganlab.study.launcher import existing_definition, make_definition, run_study, status_lines
+    from ganlab.study.launcher import existing_definition, make_definition
     from ganlab.study.presets import STUDY_PRESETS
 
     args = {"preset": preset, "objectives": objectives.split(",") if objectives else None, "space": space,

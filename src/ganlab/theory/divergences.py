@@ -84,7 +84,7 @@ def wasserstein_vs_js(out, quick, seed):
     wgan = build_objective("wgan-gp")
 
     def wgan_loss(critics, real, fake):
-        flat = lambda x: critics(x.view(k, -1, 2)).reshape(-1)  # noqa: E731; penalty wants [N, d] -> [N]
+        flat = lambda x: critics(x.view(k, -1, 2)).reshape(-1)  # noqa: E731  (penalty wants [N, d] -> [N])
         penalty = wgan.penalty(flat, real.reshape(-1, 2), fake.reshape(-1, 2)).view(k, -1)
         return wgan.d_loss(critics(real), critics(fake)) + penalty  # [K, n]
 
