@@ -252,7 +252,7 @@ def recipe_hash(definition, group):
 
     from ganlab.config import make_config
     from ganlab.rundir import config_to_dict
-    from ganlab.study.worker import trial_overrides
+    from ganlab.study.trials import trial_overrides
 
     def flat(d, prefix=""):
         out = {}

@@ -169,7 +169,7 @@ def _launch(name, definition, workers, storage, out, url, dry_run, continue_from
 def _print_plan(name, definition):
     import json
 
-    from ganlab.study.grid import group_recipe, group_settings, is_grid
+    from ganlab.study.trials import group_recipe, group_settings, is_grid
     from ganlab.study.spaces import describe
 
     click.echo(f"study {name}: " + json.dumps(definition))

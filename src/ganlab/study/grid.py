@@ -21,39 +21,10 @@ import re
 from pathlib import Path
 
 from ganlab.errors import ConfigError
+from ganlab.study.trials import STUDY_METRIC_KINDS, check_metric, group_settings, trial_overrides
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 ENTRY_KEYS = ("name", "preset", "objective", "sets")
-
-
-def is_grid(definition):
-    return bool(definition.get("grid"))
-
-
-def grid_entry(definition, name):
-    for entry in definition["grid"]:
-        if entry["name"] == name:
-            return entry
-    raise ConfigError(f"grid study has no config {name!r}; expected one of {', '.join(e['name'] for e in definition['grid'])}")
-
-
-def group_settings(definition, group):
-    """The `trials` settings of one group: drawn from the search space for a random study, the
-    seeds for a grid study."""
-    k, seed = definition["trials"], definition["seed"]
-    if is_grid(definition):
-        return [{"seed": seed + i} for i in range(k)]
-    from ganlab.study.spaces import sample_settings
-
-    return sample_settings(group, definition["space"], k, seed)
-
-
-def group_recipe(definition, group):
-    """(preset, objective, study-wide sets) that trials of `group` start from."""
-    if not is_grid(definition):
-        return definition["preset"], group, definition["sets"]
-    entry = grid_entry(definition, group)
-    return entry["preset"], entry["objective"], {**definition["sets"], **entry["sets"]}
 
 
 def normalise_entries(entries, source="the grid"):
@@ -119,11 +90,10 @@ def make_grid_definition(entries, seeds=1, kimg=None, eval_every=None, eval_at=(
     is written. `kimg` None keeps each config's own length (all must agree: one study, one length)."""
     from ganlab.config import make_config
     from ganlab.data import load_dataset
+    from ganlab.metrics import METRICS
     from ganlab.presets import preset_overrides
     from ganlab.rundir import config_to_dict
-    from ganlab.study.launcher import check_metric
     from ganlab.study.storage import ganlab_version
-    from ganlab.study.worker import trial_overrides
 
     entries = normalise_entries(entries)
     if not isinstance(seeds, int) or seeds < 1:
@@ -150,8 +120,9 @@ def make_grid_definition(entries, seeds=1, kimg=None, eval_every=None, eval_at=(
         if key not in kinds:
             kinds[key] = load_dataset(cfg.data).kind
         e_kind = kinds[key]
-        if metric is None:
-            metric = "rkl" if e_kind == "points" else (cfg.metrics or [None])[0]
+        if metric is None:  # the first of the config's metrics that gives one number per eval point
+            metric = "rkl" if e_kind == "points" else next(
+                (m for m in cfg.metrics if METRICS.lookup(m).kind in STUDY_METRIC_KINDS), None)
         check_metric(metric, e_kind, e["preset"])
     definition = {"preset": "grid", "objectives": [e["name"] for e in entries], "space": "grid", "trials": seeds,
                   "kimg": kimg, "eval_every": None if eval_every is None else float(eval_every), "eval_at": eval_at,

@@ -14,14 +14,11 @@ import time
 from pathlib import Path
 
 from ganlab.errors import ConfigError
-from ganlab.study.grid import group_settings, is_grid
 from ganlab.study.spaces import SPACES, sample_settings
 from ganlab.study.storage import (DEFINITION_ATTR, cfg_table, definition_difference, enqueue, ganlab_version,
                                   is_lost, load_study, open_storage, quiet_optuna)
-from ganlab.study.worker import PARENT_ENV, reap_dead_workers, trial_overrides, work
-
-STUDY_METRIC_KINDS = ("fid", "kid", "is", "classes", "toy")  # one number per eval point
-
+from ganlab.study.trials import check_metric, group_settings, is_grid, trial_overrides
+from ganlab.study.worker import PARENT_ENV, reap_dead_workers, work
 
 def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval_every=None, metric=None, seed=0,
                     sets=None):
@@ -59,21 +56,6 @@ def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval
         for setting in sample_settings(objective, space, trials, seed):
             make_config(trial_overrides(definition, objective, setting))
     return definition
-
-
-def check_metric(metric, data_kind, preset):
-    """A ConfigError unless `metric` gives one number per eval point and fits the data."""
-    from ganlab.metrics import METRICS
-
-    if metric is None:
-        raise ConfigError(f"preset {preset!r} names no metric; expected --metric (see `ganlab list metrics`)")
-    spec = METRICS.lookup(metric)
-    if spec.kind not in STUDY_METRIC_KINDS:
-        raise ConfigError(f"--metric {metric} gives several numbers per eval point; expected an fid, kid, score, "
-                          f"classes or toy metric (e.g. fid5k_lenet, rkl)")
-    if (spec.kind == "toy") != (data_kind == "points"):
-        expected = "a toy metric (rkl, modes, hq)" if data_kind == "points" else "an image metric such as fid5k_lenet"
-        raise ConfigError(f"--metric {metric} does not fit preset {preset!r}, whose data are {data_kind}s; expected {expected}")
 
 
 def existing_definition(name, url, folder):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab.study.grid import is_grid
+from ganlab.study.trials import is_grid
 from ganlab.study.spaces import Fixed, dim_values, is_log, space_for
 from ganlab.study.storage import cfg_table
 
@@ -69,7 +69,7 @@ def _resolved(definition, row):
     """{label: value} of a row's hyperparameters as trained (trial 0's come from the preset)."""
     from ganlab.config import make_config
     from ganlab.objectives import build_objective, objective_params
-    from ganlab.study.worker import trial_overrides
+    from ganlab.study.trials import trial_overrides
 
     objective = row["objective"]
     cfg = make_config(trial_overrides(definition, objective, row["setting"]))

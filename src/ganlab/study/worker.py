@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ganlab.study.storage import heartbeat_settings, load_study, quiet_optuna, retry_callback
+from ganlab.study.trials import trial_overrides
 
 PARENT_ENV = "GANLAB_STUDY_PARENT"
 TRIAL_LABEL = "study-trial.json"  # in a trial's run directory: its study, config/objective and setting  # set by the launcher: its workers stop when it dies
@@ -30,32 +31,6 @@ TRIAL_LABEL = "study-trial.json"  # in a trial's run directory: its study, confi
 
 class TrialError(Exception):
     """A trial's training raised; the message is the reason recorded in the storage."""
-
-
-def trial_overrides(definition, group, setting):
-    """Dotted config overrides of one trial: preset <- study --set <- schedule <- setting. `group`
-    is an objective of a random study or a config name of a grid study (ganlab.study.grid)."""
-    from ganlab.metrics import METRICS
-    from ganlab.presets import preset_overrides
-    from ganlab.study.grid import group_recipe
-
-    preset_name, objective, sets = group_recipe(definition, group)
-    preset = preset_overrides(preset_name, objective)
-    # No rollbacks unless the study asks: Lucic et al. score a run that blows up by what it reached,
-    # and a rollback would change its learning rates behind the search's back.
-    over = {"max_rollbacks": 0, **preset, **sets, "objective": objective, "kimg": definition["kimg"]}
-    every, at, metric = definition["eval_every"], definition.get("eval_at") or [], definition["metric"]
-    if every:
-        over["snapshot_kimg"] = every  # a checkpoint at every eval point: a retried trial loses at most one interval
-    if METRICS[metric].kind == "toy":
-        over["log_kimg"] = every or min(at)  # toy metrics come with every log line
-    else:
-        others = [m for m in sets.get("metrics", preset.get("metrics") or []) if m != metric]
-        over.update(eval_kimg=every, metrics=[metric] + others)
-        if at:
-            over["eval_at_kimg"] = list(at)
-    over.update(setting)
-    return over
 
 
 def eval_series(records, metric, lower_is_better=True):
