@@ -303,3 +303,18 @@ def timings(root, data, rel):
              f"{data['provenance'].get('commit')}, torch {data['torch']}." + (f" The demo run reached {metrics}." if metrics else ""),
              "", f"Command: `{data['command']}`; results file [results.json]({rel})."]
     return lines
+
+
+@BLOCKS.register("pretrained", "the generators shipped in the package, with the metrics measured on the shipped weights")
+def pretrained_table(root):
+    from ganlab.pretrained import index
+
+    lines = ["| name | what | kimg | parameters | measured (seed 0) | source |", "|---|---|---|---|---|---|"]
+    for name, e in sorted(index().items()):
+        measured = ", ".join(f"{k} {v:.4g}" for k, v in e["metrics"].items())
+        src = e["source"]
+        lines.append(f"| `{name}` | {_cell(e['description'])} | {e['nimg'] / 1000:g} | {e['parameters']:,} | {measured} | "
+                     f"seed {src['seed']} of [{Path(src['results']).parent.name}]({src['results']}) |")
+    lines += ["", "Measured by `scripts/export_pretrained.py` on the shipped fp16 weights, as "
+                  "`ganlab eval --pretrained NAME` computes them (a test recomputes every number)."]
+    return lines
