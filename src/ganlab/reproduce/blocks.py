@@ -318,3 +318,20 @@ def pretrained_table(root):
     lines += ["", "Measured by `scripts/export_pretrained.py` on the shipped fp16 weights, as "
                   "`ganlab eval --pretrained NAME` computes them (a test recomputes every number)."]
     return lines
+
+
+@BLOCKS.register("pretrained-runs", "the class-conditional and InfoGAN runs behind the shipped generators: final metrics")
+@_from_file("docs/results/pretrained/results.json")
+def pretrained_runs(root, data, rel):
+    rows = _finals(data)
+    metrics = sorted({m for runs in rows.values() for _, last, _ in runs for m in last
+                      if not m.endswith(("_std", "_kl")) and last[m] is not None})
+    lines = ["| config | seed | kimg | " + " | ".join(metrics) + " | wall time, s |",
+             "|---|---|---|" + "---|" * len(metrics) + "---|"]
+    for config in data["definition"]["objectives"]:
+        for seed, last, time_s in sorted(rows.get(config, [])):
+            lines.append(f"| `{config}` | {seed} | {data['definition']['kimg']:g} | "
+                         + " | ".join(_fmt(last.get(m), '.4g') for m in metrics) + f" | {_fmt(time_s, '.0f')} |")
+    lines += ["", "One run per preset, at the end of training: a single seed, not a mean, so nothing is compared with "
+                  f"a paper here. Command: `{data.get('command')}`; results file [{rel.name}]({rel})."]
+    return lines
