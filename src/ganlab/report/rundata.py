@@ -77,7 +77,10 @@ def load_study(path):
     if not trials:
         raise CheckpointError(f"study folder {str(path)!r} has no trial run directories yet; expected "
                               f"{TRIALS}/cfg_XXXX/ folders written by `ganlab study run`")
-    return path.name, [load_run(p, trial_name(p)) for p in trials]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(trials, desc=f"reading {path.name}'s trials", disable=len(trials) < 10, leave=False)
+    return path.name, [load_run(p, trial_name(p)) for p in bar]
 
 
 def trial_name(path):
