@@ -298,7 +298,20 @@ def page_header(rep, results):
                f"this invocation took {wall / 60:.1f} min of wall time with {workers} worker(s) on "
                f"{cores} CPU core(s)"
                + (" (it found trials already finished)" if wall < 0.5 * ran_s / max(1, workers) else "") + "."),
-            ""]
+            "", precision_line(results.definition, meta), ""]
+
+
+def precision_line(definition, meta):
+    """Which arithmetic the trials trained in and which ganlab commit wrote the results."""
+    sets = definition.get("sets") or {}
+    precision = "bf16" if sets.get("bf16") else sets.get("precision", "fp32")
+    prov = meta.get("provenance") or {}
+    words = {"fp32": "fp32 (no autocast)", "bf16": "bf16 autocast (docs/results/bf16: no difference from fp32 shown on "
+                                                   "the mnist5k preset)", "fp16": "fp16 autocast with gradient scaling"}
+    if not prov.get("ganlab"):
+        return f"Precision: {words.get(precision, precision)}; the results file predates provenance records (commit unknown)."
+    return (f"Precision: {words.get(precision, precision)}; written by ganlab {prov.get('ganlab')} at commit "
+            f"{prov.get('commit') or 'unknown'}, torch {prov.get('torch')}.")
 
 
 def page_footer(results):
