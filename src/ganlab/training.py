@@ -2,7 +2,7 @@
 
 Progress is counted in real images shown to D (`cur_nimg`), so schedules (learning-rate decay,
 EMA half-life, Progressive GAN's growth) do not depend on the batch size; one iteration is
-n_critic D steps followed by one G step. Everything the loop draws
+n_critic D steps followed by n_gen G steps (one unless the config asks for more). Everything the loop draws
 comes from the global torch RNG (noise, penalty interpolation) or the sampler's own generator
 (data order); both are saved in every checkpoint, so a resumed run continues bit for bit, and
 metrics.jsonl is cut back to the checkpoint's rows on resume, so its history is exact too.
