@@ -39,7 +39,7 @@ def reference_img_s(kimg, warm):
     import torch
 
     from ganlab.api import configure
-    from ganlab.training import training_loop
+    from ganlab.training.loop import training_loop
 
     cfg = configure("demo", kimg=warm + kimg, log_kimg=warm, snapshot_kimg=1e6, eval_kimg=None, metrics=[], ema_kimg=None)
     torch.set_num_threads(os.cpu_count() or 1)

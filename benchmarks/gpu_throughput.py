@@ -21,7 +21,7 @@ import torch
 
 from ganlab.config import make_config
 from ganlab.errors import ConfigError
-from ganlab.training import training_loop
+from ganlab.training.loop import training_loop
 
 NETS = {
     "dcgan32": {"data.name": "mnist5k", "data.pad": 2, "G.arch": "dcgan", "D.arch": "dcgan", "G.width": 64,

@@ -19,7 +19,7 @@ from ganlab.config import make_config
 from ganlab.data import load_dataset
 from ganlab.objectives import build_objective
 from ganlab.presets import PRESETS
-from ganlab.training import build_models, training_loop
+from ganlab.training.loop import build_models, training_loop
 
 BATCH = 64
 

@@ -22,9 +22,9 @@ def measure(name):
     """The metrics of the shipped generator `name`, as `ganlab eval --pretrained NAME` computes them."""
     from ganlab import pretrained
     from ganlab.data import load_dataset
-    from ganlab.latent import Latent
+    from ganlab.training.latent import Latent
     from ganlab.metrics.evaluate import Evaluator
-    from ganlab.training import evaluate_toy, load_generator
+    from ganlab.training.loop import evaluate_toy, load_generator
 
     cfg, state = pretrained.load(name)
     dataset = load_dataset(cfg.data)

@@ -1,4 +1,4 @@
-"""Run under torchrun by tests/test_distributed.py: the collectives of ganlab.distributed.World on
+"""Run under torchrun by tests/test_distributed.py: the collectives of ganlab.training.distributed.World on
 known values, in every process; rank 0 writes what it saw to the JSON file named by argv[1]."""
 
 import json
@@ -7,7 +7,7 @@ import sys
 import torch
 from torch import nn
 
-from ganlab.distributed import World
+from ganlab.training.distributed import World
 from ganlab.errors import DivergenceError
 
 world = World.from_env()

@@ -6,9 +6,9 @@ import torch
 
 from omegaconf import OmegaConf
 
-from ganlab.augment import contrast, cutout, parse_policy, saturation, translation
+from ganlab.training.augment import contrast, cutout, parse_policy, saturation, translation
 from ganlab.errors import ConfigError
-from ganlab.seeing import seeing
+from ganlab.training.view import seeing
 
 
 def _cfg(policy):
@@ -97,7 +97,7 @@ def test_training_with_augmentation_resumes_bit_exactly(run_cli, tmp_path):
 
 
 def test_brightness_adds_one_offset_per_image_in_half_open_unit_range():
-    from ganlab.augment import brightness
+    from ganlab.training.augment import brightness
 
     torch.manual_seed(4)
     x = torch.rand(500, 3, 4, 4, dtype=torch.float64)

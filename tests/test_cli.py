@@ -26,7 +26,7 @@ def test_list_prints_one_registered_name_per_line(run_cli, kind):
     from ganlab.networks import NETWORKS
     from ganlab.objectives import OBJECTIVES
     from ganlab.presets import PRESETS
-    from ganlab.gsteps import G_STEPS
+    from ganlab.training.gstep import G_STEPS
 
     from ganlab.pretrained import index
 

@@ -158,9 +158,9 @@ def test_eval_computes_the_toy_metrics_of_a_toy_run(run_cli, tmp_path):
     # The same numbers by hand: 2,500 samples of G from z drawn with seeds 0 and 1, PacGAN's rules.
     from ganlab import rundir
     from ganlab.data import load_dataset
-    from ganlab.latent import Latent
+    from ganlab.training.latent import Latent
     from ganlab.metrics.toy import toy_metrics
-    from ganlab.training import load_generator
+    from ganlab.training.loop import load_generator
 
     cfg, state = rundir.load_run(run)
     data = load_dataset(cfg.data)

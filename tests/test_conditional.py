@@ -1,4 +1,4 @@
-"""The label path (ganlab.latent, ganlab.networks.conditional): latent codes [z | y], conditional
+"""The label path (ganlab.training.latent, ganlab.networks.conditional): latent codes [z | y], conditional
 BatchNorm and the projection discriminator against their formulas in float64, ACGAN's loss terms
 against hand-computed cross-entropies, one pass of D per batch for score and head, every objective
 training with labels, the class-conditional metrics on generators whose answers are known, and the
@@ -14,13 +14,13 @@ from torch import nn
 from ganlab.config import make_config
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
-from ganlab.latent import Latent, sample_z
+from ganlab.training.latent import Latent, sample_z
 from ganlab.metrics.evaluate import Evaluator, compute_metrics, intra_class_fid
 from ganlab.metrics.frechet import fid
 from ganlab.networks.conditional import ConditionalBatchNorm, ConditionalDiscriminator, ConditionalGenerator
 from ganlab.objectives import OBJECTIVES, build_objective
-from ganlab.seeing import DView
-from ganlab.training import training_loop
+from ganlab.training.view import DView
+from ganlab.training.loop import training_loop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

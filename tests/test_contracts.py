@@ -10,7 +10,7 @@ from ganlab.errors import ConfigError
 from ganlab.data.base import Dataset
 from ganlab.networks import NETWORKS
 from ganlab.objectives import OBJECTIVES, build_objective
-from ganlab.training import build_models, sample_z
+from ganlab.training.loop import build_models, sample_z
 
 SHAPES = {"points": (2,), "image": (1, 28, 28), "image32": (1, 32, 32)}
 SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",), "resnet": ("image",), "progressive": ("image32",)}

@@ -8,7 +8,7 @@ import torch
 
 from ganlab.config import make_config
 from ganlab.objectives import OBJECTIVES
-from ganlab.training import training_loop
+from ganlab.training.loop import training_loop
 from ganlab.utils.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none")

@@ -1,4 +1,4 @@
-"""Data-parallel training (ganlab.distributed) with the gloo backend: 2 processes on this CPU.
+"""Data-parallel training (ganlab.training.distributed) with the gloo backend: 2 processes on this CPU.
 
 The collectives on known values; 2 processes x B/2 against 1 process x B (same weights to float
 tolerance on a network without BatchNorm); a penalty objective and the EMA under 2 processes
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from ganlab.config import make_config
-from ganlab.distributed import World
+from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.utils.checkpoint import load_checkpoint
 
@@ -95,7 +95,7 @@ def two_process_run(tmp_path_factory):
 
 
 def test_two_processes_of_half_the_batch_train_as_one_process(two_process_run, tmp_path):
-    from ganlab.training import training_loop
+    from ganlab.training.loop import training_loop
 
     cfg = make_config({**TOY, "kimg": 0.64})
     one = tmp_path / "one"
@@ -197,7 +197,7 @@ def test_a_killed_process_and_a_relaunch_continue_the_run_exactly(tmp_path):
 def test_a_torchrun_restart_finds_the_run_its_launch_made(tmp_path, monkeypatch):
     """Raw torchrun restarts every process with the same command: rank 0 of attempt k > 0 continues
     the run directory attempt 0 made (noted under --out by rendezvous id), never another launch's."""
-    from ganlab.distributed import remember_run as _remember_run, restarted_run as _restarted_run
+    from ganlab.training.distributed import remember_run as _remember_run, restarted_run as _restarted_run
 
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
     monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")

@@ -18,7 +18,7 @@ GRID = """configs:
 
 
 def test_eval_schedule_crosses_every_interval_and_listed_point():
-    from ganlab.training import eval_schedule
+    from ganlab.training.loop import eval_schedule
 
     due = eval_schedule(None, [5, 25])
     steps = [(i * 64, (i + 1) * 64) for i in range(500)]  # batch 64 up to 32 kimg
@@ -41,7 +41,7 @@ def test_eval_at_kimg_is_validated():
 def test_training_evaluates_at_listed_points(tmp_path):
     from ganlab.config import make_config
     from ganlab.rundir import read_metrics
-    from ganlab.training import training_loop
+    from ganlab.training.loop import training_loop
 
     cfg = make_config({"data.name": "mnist5k", "G.arch": "dcgan", "D.arch": "dcgan", "G.width": 8, "D.width": 8,
                        "batch_size": 64, "kimg": 0.384, "log_kimg": 10, "snapshot_kimg": 10, "tensorboard": False,

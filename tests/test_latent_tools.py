@@ -1,4 +1,4 @@
-"""Latent walks (ganlab.latent.slerp / lerp / interpolation_codes, `ganlab interpolate`): slerp
+"""Latent walks (ganlab.training.latent.slerp / lerp / interpolation_codes, `ganlab interpolate`): slerp
 against its formula, the Gaussian shell it keeps and lerp leaves, its edge cases, and the command."""
 
 import math
@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganlab.config import make_config
-from ganlab.latent import Latent, interpolation_codes, lerp, slerp
+from ganlab.training.latent import Latent, interpolation_codes, lerp, slerp
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -69,7 +69,7 @@ def test_interpolate_command(tmp_path, run_cli):
 
 def test_traversal_codes_and_command(tmp_path, run_cli):
     from ganlab.errors import ConfigError
-    from ganlab.latent import traversal_codes
+    from ganlab.training.latent import traversal_codes
 
     lat = Latent(make_config({"z_dim": 3, "latent.categorical": 4, "latent.continuous": 2}))
     w = traversal_codes(lat, 1, 5, "cpu", torch.Generator().manual_seed(0))

@@ -1,9 +1,9 @@
-"""ganlab.output: what a run writes (rank 0) and what the other ranks write (nothing)."""
+"""ganlab.training.output: what a run writes (rank 0) and what the other ranks write (nothing)."""
 
 import json
 
 from ganlab import rundir
-from ganlab.output import NoOutput, RunOutput
+from ganlab.training.output import NoOutput, RunOutput
 
 
 def _rows(path):

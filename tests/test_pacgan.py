@@ -12,8 +12,8 @@ from ganlab.config import make_config
 from ganlab.errors import ConfigError
 from ganlab.presets import PRESETS
 from ganlab.regularizers import gradient_penalty, r1_penalty
-from ganlab.seeing import DView, pack, packed_shape
-from ganlab.training import training_loop
+from ganlab.training.view import DView, pack, packed_shape
+from ganlab.training.loop import training_loop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -85,7 +85,7 @@ def test_packed_dcgan_trains_on_images_with_augmentation(tmp_path):
 def test_packed_d_sees_pack_times_the_input():
     from ganlab.data import load_dataset
     from ganlab.objectives import build_objective
-    from ganlab.training import build_models
+    from ganlab.training.loop import build_models
 
     cfg = make_config({**PRESETS["toy-ring-ns"], "pack": 3, "batch_size": 255})
     G, D = build_models(cfg, load_dataset(cfg.data), build_objective(cfg.objective), torch.device("cpu"))

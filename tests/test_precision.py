@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from ganlab.config import make_config
-from ganlab.distributed import World
+from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.regularizers import dragan_penalty, gradient_penalty, r1_penalty
-from ganlab.training import Update, training_loop
+from ganlab.training.loop import Update, training_loop
 from ganlab.utils.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")

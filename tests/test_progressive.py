@@ -14,7 +14,7 @@ from ganlab.data.base import Dataset
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS, build_network
 from ganlab.networks import progressive as P  # registers "progressive" on import
-from ganlab.training import training_loop
+from ganlab.training.loop import training_loop
 
 Z_DIM = 8
 N = 8

@@ -11,7 +11,7 @@ from ganlab.data.base import Dataset
 from ganlab.networks.layers import Gated
 from ganlab.objectives import build_objective
 from ganlab.presets import PRESETS, ROBUSTNESS_SETTINGS
-from ganlab.training import build_models
+from ganlab.training.loop import build_models
 from test_contracts import assert_d_and_g_step
 
 # The table's columns: DCGAN (non-saturating), LSGAN, WGAN with clipping, WGAN-GP.

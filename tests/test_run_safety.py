@@ -305,7 +305,7 @@ def test_a_run_directory_appears_only_whole(tmp_path, monkeypatch):
 
 
 def test_non_finite_weights_are_a_problem_even_with_finite_losses():
-    from ganlab.health import RollbackGuard
+    from ganlab.training.health import RollbackGuard
 
     record = {"loss_D": 1.0, "loss_G": 1.0, "D_real": 0.0, "D_fake": 0.0}
     net = torch.nn.Linear(2, 2)

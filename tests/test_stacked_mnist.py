@@ -18,7 +18,7 @@ from ganlab.metrics import METRICS
 from ganlab.metrics.evaluate import compute_metrics, extract_features
 from ganlab.metrics.lenet import load_lenet, mnist5k_split
 from ganlab.presets import PRESETS
-from ganlab.training import training_loop
+from ganlab.training.loop import training_loop
 from test_data import make_idx_folder
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -287,7 +287,7 @@ def test_killed_worker_and_killed_launcher_lose_and_duplicate_nothing(run_cli, t
 
 
 def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, tmp_path, fast_heartbeat, monkeypatch):
-    import ganlab.training
+    import ganlab.training.loop
     from ganlab.errors import DivergenceError
 
     real_loop = ganlab.training.training_loop
@@ -303,7 +303,7 @@ def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, 
             raise KeyboardInterrupt
         return real_loop(cfg, run_dir, **kw)
 
-    monkeypatch.setattr(ganlab.training, "training_loop", flaky_loop)
+    monkeypatch.setattr(ganlab.training.loop, "training_loop", flaky_loop)
     args = study_cmd("flaky", "--out", tmp_path, workers=1, kimg=1, trials=4, objectives="nonsaturating")
     first = run_cli(*args)
     assert first.code == 130  # Ctrl-C during cfg 2: the study stops, cfg 2 is marked interrupted
@@ -332,7 +332,7 @@ def test_a_report_with_trials_without_the_metric_never_shows_inf_or_nan(case, ru
     fails with an error: the report lists them as such, warns nothing, and writes no inf or nan."""
     import warnings
 
-    import ganlab.training
+    import ganlab.training.loop
     from ganlab.errors import DivergenceError
 
     real_loop = ganlab.training.training_loop
@@ -345,7 +345,7 @@ def test_a_report_with_trials_without_the_metric_never_shows_inf_or_nan(case, ru
             raise DivergenceError("training diverged at 0.1 kimg (test); expected finite losses")
         return real_loop(cfg, run_dir, **kw)
 
-    monkeypatch.setattr(ganlab.training, "training_loop", loop)
+    monkeypatch.setattr(ganlab.training.loop, "training_loop", loop)
     assert run_cli(*study_cmd("gaps", "--out", tmp_path, workers=1, kimg=1, trials=3)).code == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a numpy RuntimeWarning fails the test

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ganlab import rundir
-from ganlab.sinks import TENSORBOARD_DIR
+from ganlab.training.sinks import TENSORBOARD_DIR
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,11 +11,11 @@ from torch import nn
 
 from ganlab.config import make_config
 from ganlab.errors import ConfigError
-from ganlab.gsteps import build_g_step, functional_update
+from ganlab.training.gstep import build_g_step, functional_update
 from ganlab.objectives import build_objective
 from ganlab.presets import PRESETS
-from ganlab.seeing import DView
-from ganlab.training import training_loop
+from ganlab.training.view import DView
+from ganlab.training.loop import training_loop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -16,7 +16,7 @@ from ganlab.networks import NETWORKS
 from ganlab.networks.autoencoder import AutoencoderScore
 from ganlab.objectives import OBJECTIVES, build_objective
 from ganlab.presets import PRESETS
-from ganlab.training import build_models, load_generator, training_loop, update_ema
+from ganlab.training.loop import build_models, load_generator, training_loop, update_ema
 from ganlab.utils.checkpoint import load_checkpoint
 
 _DATA = {}
@@ -89,7 +89,7 @@ def test_ema_update_is_the_exponential_average():
 
 def test_ema_half_life_in_images_shown(tmp_path):
     """With ema_kimg = h, after h kimg the EMA has moved half way towards a G held fixed."""
-    from ganlab.training import update_ema as update
+    from ganlab.training.loop import update_ema as update
 
     G = torch.nn.Linear(1, 1, bias=False)
     G_ema = copy.deepcopy(G)
@@ -129,7 +129,7 @@ def test_every_objective_validates_on_every_preset(preset):
 
 def test_ema_decay_counts_every_image_shown_in_a_g_step(tmp_path, monkeypatch):
     """With n_critic D steps per G step, one G step shows n_critic * batch real images."""
-    import ganlab.training as training
+    import ganlab.training.loop as training
 
     betas = []
     monkeypatch.setattr(training, "update_ema", lambda G_ema, G, beta: betas.append(beta))

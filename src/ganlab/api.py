@@ -32,7 +32,7 @@ def build_networks(cfg, dataset=None, device="cpu"):
     """(G, D) for `cfg` (from `configure`), shaped by its dataset (loaded unless given)."""
     from ganlab.data import load_dataset
     from ganlab.objectives import build_objective
-    from ganlab.training import build_models
+    from ganlab.training.loop import build_models
 
     dataset = dataset or load_dataset(cfg.data)
     return build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), torch.device(device))
@@ -41,7 +41,7 @@ def build_networks(cfg, dataset=None, device="cpu"):
 def train(cfg, out="runs", name=None, progress=True):
     """Train `cfg` into a new run directory under `out` (named after `name` or the objective and
     data) and return its path; resume it later with `ganlab train --resume PATH`."""
-    from ganlab.training import training_loop
+    from ganlab.training.loop import training_loop
 
     opened = []
 
@@ -60,12 +60,12 @@ class TrainedGenerator:
     net: torch.nn.Module
     config: object
     kimg: float
-    latent: object = None  # its ganlab.latent.Latent (None: the config's, without classes)
+    latent: object = None  # its ganlab.training.latent.Latent (None: the config's, without classes)
 
     def sample(self, n, seed=0, batch_size=500, y=None):
         """n samples [n, *shape] on the CPU (images in [-1, 1]), deterministic by `seed`; `y` (an
         int or [n] ints) fixes the classes of a class-conditional generator (else uniform)."""
-        from ganlab.latent import Latent
+        from ganlab.training.latent import Latent
         from ganlab.samples import generate
 
         latent = self.latent or Latent(self.config)
@@ -78,8 +78,8 @@ def load_pretrained(name, device="cpu"):
     TrainedGenerator: `ganlab.load_pretrained("toy-ring").sample(2500, seed=0)`."""
     from ganlab import pretrained
     from ganlab.data import load_dataset
-    from ganlab.latent import Latent
-    from ganlab.training import load_generator as load
+    from ganlab.training.latent import Latent
+    from ganlab.training.loop import load_generator as load
     from ganlab.utils.device import select_device
 
     cfg, state = pretrained.load(name)
@@ -92,8 +92,8 @@ def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
     """The generator of a run directory's checkpoint (latest, final, best or a path), as
     `ganlab sample` loads it: EMA weights where kept, identity checked unless `force`."""
     from ganlab.data import load_dataset
-    from ganlab.latent import Latent
-    from ganlab.training import load_generator as load
+    from ganlab.training.latent import Latent
+    from ganlab.training.loop import load_generator as load
     from ganlab.utils.device import select_device
 
     cfg, state = rundir.load_run(Path(run_dir), checkpoint, force)

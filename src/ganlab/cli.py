@@ -76,10 +76,10 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
               help="With --nproc: restart every process this often after a failure (each continues the run).")
 def train(preset, config_file, sets, name, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet,
           nproc, max_restarts):
-    from ganlab.distributed import World, launch, remember_run, restarted_run
-    from ganlab.training import training_loop
+    from ganlab.training.distributed import World, launch, remember_run, restarted_run
+    from ganlab.training.loop import training_loop
 
-    world = World.from_env()  # one process, unless started by torchrun (ganlab.distributed)
+    world = World.from_env()  # one process, unless started by torchrun (ganlab.training.distributed)
     if kimg is not None and epochs is not None:
         raise click.UsageError("give --kimg or --epochs, not both")
     if resume_dir and (config_file or name or preset):
@@ -271,7 +271,7 @@ def list_(kind):
     from ganlab.data import DATASETS
     from ganlab.metrics import METRICS
     from ganlab.networks import NETWORKS
-    from ganlab.gsteps import G_STEPS, g_step_params
+    from ganlab.training.gstep import G_STEPS, g_step_params
     from ganlab.objectives import OBJECTIVES, objective_params
 
     registries = {"objectives": OBJECTIVES, "g_steps": G_STEPS, "networks": NETWORKS, "datasets": DATASETS,

@@ -86,7 +86,7 @@ class Config:
     D: NetConfig = field(default_factory=NetConfig)
     z_dim: int = 100                    # latent dimension
     z_prior: str = "normal"             # normal (N(0, I)) | uniform (U[-1, 1])
-    latent: LatentConfig = field(default_factory=LatentConfig)  # class labels (ganlab.latent)
+    latent: LatentConfig = field(default_factory=LatentConfig)  # class labels (ganlab.training.latent)
     objective: str = "nonsaturating"    # entry of OBJECTIVES (`ganlab list objectives`)
     objective_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {a: 0, b: 1, c: 1}
     n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
@@ -456,11 +456,11 @@ def validate(cfg):
     # Imported here: the registries import this module's dataclasses.
     from ganlab.data import DATASETS
     from ganlab.networks import NETWORKS
-    from ganlab.augment import parse_policy
-    from ganlab.gsteps import G_STEPS, check_g_step
+    from ganlab.training.augment import parse_policy
+    from ganlab.training.gstep import G_STEPS, check_g_step
     from ganlab.objectives import build_objective
-    from ganlab.latent import check_latent
-    from ganlab.seeing import check_pack
+    from ganlab.training.latent import check_latent
+    from ganlab.training.view import check_pack
 
     parse_policy(cfg.augment)
 

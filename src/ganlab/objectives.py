@@ -42,7 +42,7 @@ class Objective:
 
     def discriminator_loss(self, D, real, fake):
         """(scalar loss, s_r [N], s_f [N]) of one D step: the mean D loss plus the penalty, with
-        D what D sees (ganlab.seeing) and scores in at least fp32."""
+        D what D sees (ganlab.training.view) and scores in at least fp32."""
         s_r, s_f = _fp32(D(real)), _fp32(D(fake))
         penalty = _fp32(self.penalty(D, real, fake)).mean() if self.penalty is not None else 0
         return self.d_loss(s_r, s_f).mean() + penalty, s_r, s_f

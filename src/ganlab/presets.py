@@ -100,7 +100,7 @@ preset("demo", "the `make demo` job: the mnist5k preset stopped at 50 kimg and e
        "time: docs/results/timings)",
        kimg=50.0, **_MNIST5K)
 
-# Class-conditional MNIST-5k (ganlab.latent): the mnist5k run told the digit. G by conditional
+# Class-conditional MNIST-5k (ganlab.training.latent): the mnist5k run told the digit. G by conditional
 # BatchNorm (de Vries et al. 2017), D by projection (Miyato & Koyama 2018) or by ACGAN's auxiliary
 # classifier (Odena et al. 2017, class-loss weight 1). Measured by lenet-mnist: the fraction of
 # samples classified as the digit they were made for, and the mean FID within each class.

@@ -10,7 +10,7 @@ Each factory takes the term's hyperparameters and returns a small callable:
   same to a dict of tensors, for a D whose weights are taken functionally (Unrolled GAN)
 - g_regularizer(s_f, s_r) -> scalar G loss term (batch statistics)
 
-D here is what D sees (`ganlab.seeing`): with PacGAN packing (D.pack = m > 1) an example is m
+D here is what D sees (`ganlab.training.view`): with PacGAN packing (D.pack = m > 1) an example is m
 consecutive samples, so an interpolation coefficient is drawn per example and the gradient norm is
 taken over the whole packed input, the input D judges. For m = 1 (any plain module) nothing changes.
 """

@@ -60,7 +60,7 @@ def sample(run_dir, pretrained, n, seed, out_file, checkpoint, klass, device, fo
 
     from ganlab import samples
     from ganlab.data import load_dataset
-    from ganlab.training import load_generator, save_samples
+    from ganlab.training.loop import load_generator, save_samples
     from ganlab.utils.device import select_device
 
     cfg, state, label = load_source(run_dir, pretrained, checkpoint, force)
@@ -115,8 +115,8 @@ and continuous code J from -2 to 2 along each row (the others at 0).
 def interpolate(run_dir, rows, steps, mode, seed, klass, traverse, out_file, checkpoint, device, force):
     import torch
 
-    from ganlab.latent import interpolation_codes, traversal_codes
-    from ganlab.training import load_generator, save_samples
+    from ganlab.training.latent import interpolation_codes, traversal_codes
+    from ganlab.training.loop import load_generator, save_samples
 
     cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "interpolate draws image grids")
     latent = _latent_for(cfg, dataset, klass, run_dir)
@@ -174,8 +174,8 @@ def neighbours(run_dir, n, rows, k, seed, out_file, json_file, checkpoint, devic
 
     from ganlab import neighbours as nn_check
     from ganlab import samples
-    from ganlab.latent import Latent
-    from ganlab.training import load_generator
+    from ganlab.training.latent import Latent
+    from ganlab.training.loop import load_generator
 
     cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "neighbours shows images")
     if k >= len(dataset):
@@ -215,7 +215,7 @@ def _image_run(run_dir, checkpoint, force, device, what):
 
 def _latent_for(cfg, dataset, klass, run_dir):
     """The run's latent space, refusing a --class it cannot honour."""
-    from ganlab.latent import Latent
+    from ganlab.training.latent import Latent
 
     latent = Latent.of(cfg, dataset)
     if klass is not None and not latent.mode:

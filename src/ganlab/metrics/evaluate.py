@@ -200,7 +200,7 @@ class Evaluator:
     def __init__(self, names, dataset, data_cfg, device, latent=None, progress=False):
         self.specs = check_metrics(names, dataset.kind)
         self.progress = progress  # a bar on stderr over the generated batches (`ganlab eval`; not in training)
-        self.device, self.latent = device, latent  # ganlab.latent.Latent: reads classes and codes of latent codes
+        self.device, self.latent = device, latent  # ganlab.training.latent.Latent: reads classes and codes of latent codes
         conditional = [m for m, s in self.specs.items() if s.kind in CONDITIONAL]
         coded = [m for m, s in self.specs.items() if s.kind in CODED]
         if coded and (latent is None or not latent.k):

@@ -1,6 +1,6 @@
-"""Class-conditional G and D made from any family's networks (the label path of ganlab.latent).
+"""Class-conditional G and D made from any family's networks (the label path of ganlab.training.latent).
 
-G takes a latent code w = [z | y] (ganlab.latent) and is told the class y one of two ways:
+G takes a latent code w = [z | y] (ganlab.training.latent) and is told the class y one of two ways:
 - "cbn", conditional BatchNorm (de Vries et al. 2017; Miyato & Koyama 2018): every BatchNorm of
   the family's G loses its affine and gains a per-class scale gamma_y and shift beta_y, both
   started at the family's own initial values;

@@ -259,7 +259,7 @@ def _cell(text):
 def _registry_table(kind):
     """| name | description | of one registry, as `ganlab list KIND` prints it."""
     from ganlab.data import DATASETS
-    from ganlab.gsteps import G_STEPS, g_step_params
+    from ganlab.training.gstep import G_STEPS, g_step_params
     from ganlab.metrics import METRICS
     from ganlab.networks import NETWORKS
     from ganlab.objectives import OBJECTIVES, objective_params

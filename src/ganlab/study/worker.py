@@ -112,7 +112,7 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
     from ganlab.data import load_dataset
     from ganlab.metrics import METRICS
     from ganlab.errors import DivergenceError
-    from ganlab.training import training_loop
+    from ganlab.training.loop import training_loop
 
     metric = definition["metric"]
     lower = METRICS[metric].lower_is_better

@@ -195,7 +195,7 @@ def _mode_stats(G, cfg, dataset, n_std=3.0, samples=False):
     toy metrics (modes, hq, rkl), on the training loop's fixed evaluation latents (seed + 2); the
     samples themselves under "fake" if asked."""
     from ganlab.metrics.toy import toy_metrics
-    from ganlab.training import TOY_EVAL_SAMPLES, sample_z
+    from ganlab.training.loop import TOY_EVAL_SAMPLES, sample_z
 
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     with torch.no_grad():
@@ -215,7 +215,7 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir, samples=False, **extra):
     from ganlab.data import load_dataset
     from ganlab.presets import PRESETS
     from ganlab.rundir import FINAL
-    from ganlab.training import build_models, training_loop
+    from ganlab.training.loop import build_models, training_loop
     from ganlab.utils.checkpoint import load_checkpoint
 
     overrides = {k: v for k, v in PRESETS[preset].items() if k != "description"}

@@ -1,7 +1,7 @@
 """How a G step is computed: G's loss against D, the seam where look-ahead techniques plug in.
 
 A G step is a callable `(D, fake, real) -> scalar loss` built once per run, with D what D sees
-(ganlab.seeing), fake = G(z) with its graph to G, and real the last real batch of the D steps.
+(ganlab.training.view), fake = G(z) with its graph to G, and real the last real batch of the D steps.
 The loop owns backward and step. Entries of G_STEPS are factories `(objective, d_opt, **args)`
 whose keyword arguments are set with `--set g_step_args.NAME=VALUE`.
 

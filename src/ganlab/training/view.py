@@ -4,7 +4,7 @@ The loop hands it raw batches, [N, *shape] samples as the data and G make them, 
 score per example D judges. Two techniques live here, each combinable with the other and with
 every objective, penalty and network:
 
-- DiffAugment (ganlab.augment, Zhao et al. 2020): every image is transformed before D;
+- DiffAugment (ganlab.training.augment, Zhao et al. 2020): every image is transformed before D;
 - PacGAN packing (Lin et al. 2018, "PacGAN: The power of two samples in generative adversarial
   networks"): D judges `pack` = m samples at once, concatenated along features for points and
   along channels for images, so that it can see a lack of variety within the pack. Samples
@@ -16,7 +16,7 @@ interpolation coefficient per packed example (`ganlab.regularizers`, which reads
 pack = 1 and no augmentation, the view is D itself, call for call.
 """
 
-from ganlab.augment import parse_policy
+from ganlab.training.augment import parse_policy
 from ganlab.errors import ConfigError
 
 
@@ -35,7 +35,7 @@ def pack(x, m):
 
 class DView:
     """x [N * pack, *shape] -> scores [N]: D after the augmentation ops and the packing, told the
-    classes `y` [N] of the examples in a class-conditional run (ganlab.latent).
+    classes `y` [N] of the examples in a class-conditional run (ganlab.training.latent).
 
     A D with heads beside its score (`judge`: ACGAN's classifier) gives their outputs in the same
     pass; the view keeps them for the batches it judged, so `aux(x)` on the real or fake batch an

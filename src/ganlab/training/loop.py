@@ -7,7 +7,7 @@ comes from the global torch RNG (noise, penalty interpolation) or the sampler's 
 (data order); both are saved in every checkpoint, so a resumed run continues bit for bit, and
 metrics.jsonl is cut back to the checkpoint's rows on resume, so its history is exact too.
 Under torchrun each process trains on its slice of every global batch and the gradients are
-averaged after each backward (`world.sync`, ganlab.distributed); rank 0 alone writes.
+averaged after each backward (`world.sync`, ganlab.training.distributed); rank 0 alone writes.
 """
 
 import copy
@@ -21,17 +21,17 @@ from tqdm.auto import tqdm
 
 from ganlab import rundir
 from ganlab.data import load_dataset
-from ganlab.distributed import World
+from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
-from ganlab.gsteps import build_g_step
-from ganlab.health import RollbackGuard
-from ganlab.latent import Latent, sample_z  # noqa: F401  (sample_z: re-exported)
+from ganlab.training.gstep import build_g_step
+from ganlab.training.health import RollbackGuard
+from ganlab.training.latent import Latent, sample_z  # noqa: F401  (sample_z: re-exported)
 from ganlab.metrics.toy import toy_metrics
 from ganlab.networks import NETWORKS, build_network
 from ganlab.networks.conditional import conditional_models, g_input_of
 from ganlab.objectives import build_objective
-from ganlab.output import NoOutput, RunOutput, save_samples  # noqa: F401  (save_samples: re-exported)
-from ganlab.seeing import packed_shape, seeing
+from ganlab.training.output import NoOutput, RunOutput, save_samples  # noqa: F401  (save_samples: re-exported)
+from ganlab.training.view import packed_shape, seeing
 from ganlab.utils.sampler import IndexSampler
 from ganlab.utils.signals import TrainingStopped
 
@@ -186,7 +186,7 @@ def training_loop(cfg, run_dir, state=None, progress=True, dataset=None, world=N
     `run_dir` may be a function returning the directory: it is called once everything is set up,
     so bad input (a missing dataset, a network that does not fit the data) leaves nothing behind.
     A directory that already holds rows of a run that was killed before its first checkpoint is
-    started over in place. `world`: this process among several (ganlab.distributed; None: one
+    started over in place. `world`: this process among several (ganlab.training.distributed; None: one
     process); rank 0 calls `run_dir` and writes, the others only train. `stop`: a stop request read
     between iterations (ganlab.utils.signals.StopOnSignal; one process only): when set, the latest
     checkpoint is written and TrainingStopped raised. Returns the last metrics record. The torch CPU thread count the run sets (cfg.cpu_threads) is the caller's again when
@@ -214,8 +214,8 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
     if cfg.channels_last and dataset.kind == "image":
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     world.broadcast(G, D)  # every process starts from rank 0's weights
-    latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.latent)
-    D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.seeing)
+    latent = Latent.of(cfg, dataset)  # the label path: what G gets besides noise, and D's class heads (ganlab.training.latent)
+    D_sees = seeing(D, cfg, dataset.kind)  # what D sees: D after DiffAugment and PacGAN packing (ganlab.training.view)
     G_ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_kimg else None
     if cfg.compile:  # in place: the modules, their state dicts and G_ema stay as they are
         check_compile(cfg, objective)
@@ -226,7 +226,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
     g_opt = build_optimizer(G.parameters(), cfg.g_opt)
     d_opt = build_optimizer(D.parameters(), cfg.d_opt)
     update_d, update_g = Update(D, d_opt, world, device, fp16), Update(G, g_opt, world, device, fp16)
-    g_step = build_g_step(cfg.g_step, cfg.g_step_args, objective, d_opt)  # G's loss: plain, or unrolled (ganlab.gsteps)
+    g_step = build_g_step(cfg.g_step, cfg.g_step_args, objective, d_opt)  # G's loss: plain, or unrolled (ganlab.training.gstep)
     sampler = IndexSampler(len(dataset), cfg.seed)
     health = RollbackGuard(cfg.max_rollbacks, cfg.rollback_lr_factor)
     grid_z, grid_cols = latent.grid(cfg.grid_n, device, torch.Generator(device=device).manual_seed(cfg.seed + 1))
@@ -237,7 +237,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
         evaluator = Evaluator(list(cfg.metrics), dataset, cfg.data, device, latent)
     cur_nimg, g_steps, elapsed, best, log_rows = 0, 0, 0.0, None, 0
     run_dir = Path(world.broadcast_text(str(run_dir() if callable(run_dir) else run_dir) if world.main else None))
-    out = (RunOutput if world.main else NoOutput)(run_dir)  # what the run writes (ganlab.output): rank 0 only
+    out = (RunOutput if world.main else NoOutput)(run_dir)  # what the run writes (ganlab.training.output): rank 0 only
 
     def restore(state):
         """Load a checkpoint into everything that trains; returns its progress counters."""
@@ -291,7 +291,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
 
     if state is None:  # a fresh run's first good checkpoint: a rollback target before the first snapshot
         out.save(rundir.LATEST, checkpoint_state)
-    out.open_sinks(cfg, cur_nimg)  # TensorBoard (ganlab.sinks), rewound like metrics.jsonl
+    out.open_sinks(cfg, cur_nimg)  # TensorBoard (ganlab.training.sinks), rewound like metrics.jsonl
     out.provenance({"nimg": cur_nimg, "device": str(device), "threads": torch.get_num_threads(), "processes": world.size,
                     "precision": "bf16" if cfg.bf16 else cfg.precision,
                     "G_params": sum(p.numel() for p in G.parameters()), "D_params": sum(p.numel() for p in D.parameters())})
@@ -333,7 +333,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
                 loss_d, s_r, s_f = objective.discriminator_loss(view, real, fake)  # penalty included; fp32
                 loss_aux, aux_stats = latent.d_loss(view, real, fake, w)  # D's class head (ACGAN), else 0
                 loss_d = loss_d + loss_aux
-            update_d(loss_d)  # backward, gradients averaged over the processes (ganlab.distributed), step
+            update_d(loss_d)  # backward, gradients averaged over the processes (ganlab.training.distributed), step
             if objective.constraint is not None:
                 objective.constraint(D)
             if objective.state is not None:
@@ -384,7 +384,7 @@ def _training_loop(cfg, run_dir, state, progress, dataset, world, stop):
             state_sums = {}
             counts = {"D": 0, "G": 0}
 
-            # Health: non-finite losses roll back to the last good checkpoint (ganlab.health).
+            # Health: non-finite losses roll back to the last good checkpoint (ganlab.training.health).
             problem = health.problem(record, (G, D))
             if problem is not None:
                 good, row = health.rollback(problem, cur_nimg, run_dir / rundir.LATEST, run_dir)  # or DivergenceError

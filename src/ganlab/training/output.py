@@ -1,7 +1,7 @@
 """What a training run writes: metrics.jsonl rows, the sinks (TensorBoard), checkpoints and sample
 grids, all into its run directory.
 
-`training_loop` talks to one output object. Under several processes (ganlab.distributed) rank 0
+`training_loop` talks to one output object. Under several processes (ganlab.training.distributed) rank 0
 holds a `RunOutput` and every other rank a `NoOutput`, which writes nothing: the loop itself never
 asks which rank it is."""
 
@@ -11,7 +11,7 @@ import torch
 
 from ganlab import rundir
 from ganlab.report.figures import save_image_grid, save_points_plot
-from ganlab.sinks import open_sinks
+from ganlab.training.sinks import open_sinks
 from ganlab.utils.checkpoint import save_checkpoint
 
 
@@ -46,7 +46,7 @@ class RunOutput:
         return rows
 
     def open_sinks(self, cfg, nimg):
-        """TensorBoard (ganlab.sinks) as cfg asks, rewound to `nimg` like metrics.jsonl."""
+        """TensorBoard (ganlab.training.sinks) as cfg asks, rewound to `nimg` like metrics.jsonl."""
         self.sinks = open_sinks(cfg, self.dir, nimg)
 
     def provenance(self, info):
