@@ -17,9 +17,10 @@ import torch.nn.functional as F
 
 from ganlab.config import make_config
 from ganlab.data import load_dataset
-from ganlab.objectives import build_objective
+from ganlab.objectives import objective_of
 from ganlab.presets import PRESETS
-from ganlab.training.loop import build_models, training_loop
+from ganlab.training.loop import training_loop
+from ganlab.training.models import build_models
 
 BATCH = 64
 
@@ -35,7 +36,7 @@ def handwritten(steps, dataset):
     torch.manual_seed(0)
     # The preset's own objective decides D's normalisation, as in the library's loop; the loss
     # below is its non-saturating formula written out.
-    objective = build_objective(cfg.objective, cfg.objective_args)
+    objective = objective_of(cfg)
     G, D = build_models(cfg, dataset, objective, torch.device("cpu"))
     g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))

@@ -24,7 +24,8 @@ def measure(name):
     from ganlab.data import load_dataset
     from ganlab.training.latent import Latent
     from ganlab.metrics.evaluate import Evaluator
-    from ganlab.training.loop import evaluate_toy, load_generator
+    from ganlab.training.evaluation import evaluate_toy
+    from ganlab.training.models import load_generator
 
     cfg, state = pretrained.load(name)
     dataset = load_dataset(cfg.data)

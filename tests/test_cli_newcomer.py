@@ -160,7 +160,7 @@ def test_eval_computes_the_toy_metrics_of_a_toy_run(run_cli, tmp_path):
     from ganlab.data import load_dataset
     from ganlab.training.latent import Latent
     from ganlab.metrics.toy import toy_metrics
-    from ganlab.training.loop import load_generator
+    from ganlab.training.models import load_generator
 
     cfg, state = rundir.load_run(run)
     data = load_dataset(cfg.data)

@@ -10,7 +10,8 @@ from ganlab.errors import ConfigError
 from ganlab.data.base import Dataset
 from ganlab.networks import NETWORKS
 from ganlab.objectives import OBJECTIVES, build_objective
-from ganlab.training.loop import build_models, sample_z
+from ganlab.training.latent import sample_z
+from ganlab.training.models import build_models
 
 SHAPES = {"points": (2,), "image": (1, 28, 28), "image32": (1, 32, 32)}
 SUPPORTED = {"mlp": ("points", "image"), "dcgan": ("image",), "resnet": ("image",), "progressive": ("image32",)}

@@ -18,7 +18,7 @@ GRID = """configs:
 
 
 def test_eval_schedule_crosses_every_interval_and_listed_point():
-    from ganlab.training.loop import eval_schedule
+    from ganlab.training.schedule import eval_schedule
 
     due = eval_schedule(None, [5, 25])
     steps = [(i * 64, (i + 1) * 64) for i in range(500)]  # batch 64 up to 32 kimg

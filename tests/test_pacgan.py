@@ -85,7 +85,7 @@ def test_packed_dcgan_trains_on_images_with_augmentation(tmp_path):
 def test_packed_d_sees_pack_times_the_input():
     from ganlab.data import load_dataset
     from ganlab.objectives import build_objective
-    from ganlab.training.loop import build_models
+    from ganlab.training.models import build_models
 
     cfg = make_config({**PRESETS["toy-ring-ns"], "pack": 3, "batch_size": 255})
     G, D = build_models(cfg, load_dataset(cfg.data), build_objective(cfg.objective), torch.device("cpu"))

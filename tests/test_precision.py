@@ -10,7 +10,8 @@ from ganlab.config import make_config
 from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.regularizers import dragan_penalty, gradient_penalty, r1_penalty
-from ganlab.training.loop import Update, training_loop
+from ganlab.training.loop import training_loop
+from ganlab.training.state import Update
 from ganlab.utils.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")

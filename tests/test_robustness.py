@@ -9,9 +9,9 @@ from torch import nn
 from ganlab.config import make_config
 from ganlab.data.base import Dataset
 from ganlab.networks.layers import Gated
-from ganlab.objectives import build_objective
+from ganlab.objectives import build_objective, objective_of
 from ganlab.presets import PRESETS, ROBUSTNESS_SETTINGS
-from ganlab.training.loop import build_models
+from ganlab.training.models import build_models
 from test_contracts import assert_d_and_g_step
 
 # The table's columns: DCGAN (non-saturating), LSGAN, WGAN with clipping, WGAN-GP.
@@ -36,7 +36,7 @@ def config(name, **overrides):
 
 def models(name, data, **overrides):
     cfg = config(name, **overrides)
-    obj = build_objective(cfg.objective, cfg.objective_args)
+    obj = objective_of(cfg)
     return (*build_models(cfg, data, obj, torch.device("cpu")), cfg, obj)
 
 

@@ -16,7 +16,9 @@ from ganlab.networks import NETWORKS
 from ganlab.networks.autoencoder import AutoencoderScore
 from ganlab.objectives import OBJECTIVES, build_objective
 from ganlab.presets import PRESETS
-from ganlab.training.loop import build_models, load_generator, training_loop, update_ema
+from ganlab.training.loop import training_loop
+from ganlab.training.models import build_models, load_generator
+from ganlab.training.schedule import update_ema
 from ganlab.utils.checkpoint import load_checkpoint
 
 _DATA = {}
@@ -89,7 +91,7 @@ def test_ema_update_is_the_exponential_average():
 
 def test_ema_half_life_in_images_shown(tmp_path):
     """With ema_kimg = h, after h kimg the EMA has moved half way towards a G held fixed."""
-    from ganlab.training.loop import update_ema as update
+    from ganlab.training.schedule import update_ema as update
 
     G = torch.nn.Linear(1, 1, bias=False)
     G_ema = copy.deepcopy(G)

@@ -31,11 +31,11 @@ def configure(preset=None, **overrides):
 def build_networks(cfg, dataset=None, device="cpu"):
     """(G, D) for `cfg` (from `configure`), shaped by its dataset (loaded unless given)."""
     from ganlab.data import load_dataset
-    from ganlab.objectives import build_objective
-    from ganlab.training.loop import build_models
+    from ganlab.objectives import objective_of
+    from ganlab.training.models import build_models
 
     dataset = dataset or load_dataset(cfg.data)
-    return build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), torch.device(device))
+    return build_models(cfg, dataset, objective_of(cfg), torch.device(device))
 
 
 def train(cfg, out="runs", name=None, progress=True):
@@ -79,7 +79,7 @@ def load_pretrained(name, device="cpu"):
     from ganlab import pretrained
     from ganlab.data import load_dataset
     from ganlab.training.latent import Latent
-    from ganlab.training.loop import load_generator as load
+    from ganlab.training.models import load_generator as load
     from ganlab.utils.device import select_device
 
     cfg, state = pretrained.load(name)
@@ -93,7 +93,7 @@ def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
     `ganlab sample` loads it: EMA weights where kept, identity checked unless `force`."""
     from ganlab.data import load_dataset
     from ganlab.training.latent import Latent
-    from ganlab.training.loop import load_generator as load
+    from ganlab.training.models import load_generator as load
     from ganlab.utils.device import select_device
 
     cfg, state = rundir.load_run(Path(run_dir), checkpoint, force)

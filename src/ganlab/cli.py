@@ -254,7 +254,8 @@ cli.add_command(neighbours)
 cli.add_command(study)
 
 
-LIST_KINDS = ("objectives", "g_steps", "networks", "datasets", "presets", "metrics", "pretrained")
+LIST_KINDS = ("objectives", "penalties", "constraints", "g_steps", "networks", "datasets", "presets", "metrics",
+              "pretrained")
 
 
 @cli.command(name="list")
@@ -271,11 +272,12 @@ def list_(kind):
     from ganlab.data import DATASETS
     from ganlab.metrics import METRICS
     from ganlab.networks import NETWORKS
+    from ganlab.objectives import OBJECTIVES, objective_params, term_params
+    from ganlab.regularizers import CONSTRAINTS, PENALTIES
     from ganlab.training.gstep import G_STEPS, g_step_params
-    from ganlab.objectives import OBJECTIVES, objective_params
 
-    registries = {"objectives": OBJECTIVES, "g_steps": G_STEPS, "networks": NETWORKS, "datasets": DATASETS,
-                  "presets": PRESETS, "metrics": METRICS}
+    registries = {"objectives": OBJECTIVES, "penalties": PENALTIES, "constraints": CONSTRAINTS, "g_steps": G_STEPS,
+                  "networks": NETWORKS, "datasets": DATASETS, "presets": PRESETS, "metrics": METRICS}
     for k in [kind] if kind else LIST_KINDS:
         if not kind:
             click.echo(f"# {k}")
@@ -290,6 +292,9 @@ def list_(kind):
             desc = reg.descriptions.get(name, "")
             if k == "objectives" and objective_params(name):
                 desc += " [objective_args: " + ", ".join(f"{a}={v}" for a, v in objective_params(name).items()) + "]"
+            if k in ("penalties", "constraints"):
+                key = "penalty_args" if k == "penalties" else "constraint_args"
+                desc += f" [{key}: " + ", ".join(f"{a}={v}" for a, v in term_params(reg, name).items()) + "]"
             if k == "g_steps" and g_step_params(name):
                 desc += " [g_step_args: " + ", ".join(f"{a}={v}" for a, v in g_step_params(name).items()) + "]"
             click.echo(f"{name}  {desc}".rstrip())

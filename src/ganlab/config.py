@@ -89,6 +89,12 @@ class Config:
     latent: LatentConfig = field(default_factory=LatentConfig)  # class labels (ganlab.training.latent)
     objective: str = "nonsaturating"    # entry of OBJECTIVES (`ganlab list objectives`)
     objective_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {a: 0, b: 1, c: 1}
+    penalty: Optional[str] = None       # entry of PENALTIES (gp, dragan, r1), or none; None = the
+                                        # objective's own (wgan-gp: gp)
+    penalty_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {weight: 1}
+    constraint: Optional[str] = None    # entry of CONSTRAINTS (clip), or none; None = the objective's
+                                        # own (wgan: clip)
+    constraint_args: Dict[str, Any] = field(default_factory=dict)  # e.g. {c: 0.05}
     n_critic: Optional[int] = None      # D steps per G step; None = the objective's default
     n_gen: int = 1                      # G steps after each round of D steps (1 in every paper;
                                         # more over-trains G: the "Helvetica scenario")
@@ -348,8 +354,8 @@ def _field_keys():
 
 def _check_key(key):
     """Refuse a dotted key that is not in the schema, listing close matches."""
-    if re.fullmatch(r"(objective|g_step)_args\.[A-Za-z_]\w{0,63}", key):
-        return  # checked against the objective's (the G step's) own arguments later
+    if re.fullmatch(r"(objective|penalty|constraint|g_step)_args\.[A-Za-z_]\w{0,63}", key):
+        return  # checked against the objective's (penalty's, constraint's, G step's) own arguments later
     valid = _field_keys()
     if key not in valid:
         raise ConfigError(f"unknown config key {_show(key)}{suggest(key, valid)}; `ganlab train --dry-run` shows every key")
@@ -458,7 +464,8 @@ def validate(cfg):
     from ganlab.networks import NETWORKS
     from ganlab.training.augment import parse_policy
     from ganlab.training.gstep import G_STEPS, check_g_step
-    from ganlab.objectives import build_objective
+    from ganlab.objectives import objective_of
+    from ganlab.regularizers import CONSTRAINTS, PENALTIES
     from ganlab.training.latent import check_latent
     from ganlab.training.view import check_pack
 
@@ -474,7 +481,13 @@ def validate(cfg):
     DATASETS.lookup(cfg.data.name)
     NETWORKS.lookup(cfg.G.arch)
     NETWORKS.lookup(cfg.D.arch)
-    build_objective(cfg.objective, cfg.objective_args)
+    for key, registry in (("penalty", PENALTIES), ("constraint", CONSTRAINTS)):
+        if cfg[key] not in (None, "none"):
+            registry.lookup(cfg[key])
+        elif cfg[key] is None and cfg[f"{key}_args"]:
+            raise ConfigError(f"{key}_args = {_show(cfg[f'{key}_args'])} is set without a {key}; expected {key} "
+                              f"= one of: {', '.join(sorted(registry))}")
+    objective_of(cfg)
     G_STEPS.lookup(cfg.g_step)
     check_g_step(cfg.g_step, cfg.g_step_args)
     check_pack(cfg.pack, cfg.batch_size)

@@ -59,7 +59,7 @@ def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extra
     from ganlab.data import load_dataset
     from ganlab.metrics.evaluate import Evaluator
     from ganlab.training.latent import Latent
-    from ganlab.training.loop import load_generator
+    from ganlab.training.models import load_generator
 
     from ganlab.sample_commands import load_source
 
@@ -73,7 +73,7 @@ def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extra
     latent = Latent.of(cfg, dataset)
     G = load_generator(cfg, state, dataset, dev)
     if toy:
-        from ganlab.training.loop import evaluate_toy
+        from ganlab.training.evaluation import evaluate_toy
 
         _check_toy_names(names)
         runs = [{k: v for k, v in evaluate_toy(G, cfg, dataset, dev, seed=s).items() if k in names}

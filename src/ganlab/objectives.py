@@ -7,10 +7,12 @@ auto-encoder whose score is minus its per-sample L1 reconstruction error, so tha
 means more real. softplus(t) = log(1 + e^t).
 
 An entry of OBJECTIVES is a factory whose keyword arguments are the objective's hyperparameters
-(set with `--set objective_args.NAME=VALUE`); it returns an `Objective`. The loop owns reduction,
-backward and step; the loss functions here stay a few lines each and testable alone.
+(set with `--set objective_args.NAME=VALUE`); it returns an `Objective`. The loss functions are
+per-sample and stay a few lines each, testable alone; `Objective` takes their means, and the loop
+(ganlab.training.loop) does backward and step.
 """
 
+import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ import torch.nn.functional as F
 
 from ganlab.errors import ConfigError, shown, suggest
 from ganlab.fdivergences import FDIVERGENCES
-from ganlab.regularizers import dragan_penalty, gradient_penalty, mean_matching, r1_penalty, weight_clip
+from ganlab.regularizers import (CONSTRAINTS, PENALTIES, dragan_penalty, gradient_penalty, mean_matching, r1_penalty,
+                                 weight_clip)
 from ganlab.utils.registry import Registry
 
 OBJECTIVES = Registry("objective")
@@ -35,10 +38,16 @@ class Objective:
     constraint: Optional[Callable] = None     # D -> None, after every D step
     g_regularizer: Optional[Callable] = None  # (s_f [N], s_r [N]) -> scalar, added to the G loss
     n_critic: int = 1             # default D steps per G step
-    batchnorm_in_d: bool = True   # False where a per-sample gradient penalty forbids it
+    norm_free: bool = False       # True where the objective's D has no normalisation (BEGAN)
     discriminator: str = "score"  # "score": any D; "autoencoder": D must be an auto-encoder family
     state: Optional[object] = None  # state carried across steps (BEGAN's k_t): .update(s_r, s_f)
                                   # after every D step -> {name: tensor} to log; state_dict()
+
+    @property
+    def batchnorm_in_d(self):
+        """Whether D may use BatchNorm: not with a penalty (each is per example, and BatchNorm mixes
+        the examples of a batch), nor where the objective itself rules normalisation out."""
+        return self.penalty is None and not self.norm_free
 
     def discriminator_loss(self, D, real, fake):
         """(scalar loss, s_r [N], s_f [N]) of one D step: the mean D loss plus the penalty, with
@@ -46,6 +55,16 @@ class Objective:
         s_r, s_f = _fp32(D(real)), _fp32(D(fake))
         penalty = _fp32(self.penalty(D, real, fake)).mean() if self.penalty is not None else 0
         return self.d_loss(s_r, s_f).mean() + penalty, s_r, s_f
+
+    def after_d_step(self, D, s_r, s_f, gather):
+        """After every D step: the constraint on D's weights (WGAN's clipping) and the update of the
+        objective's state from the global batch's scores (`gather`: BEGAN's k_t); returns the
+        statistics to log ({name: tensor})."""
+        if self.constraint is not None:
+            self.constraint(D)
+        if self.state is None:
+            return {}
+        return self.state.update(gather(s_r), gather(s_f))
 
     def generator_loss(self, D, fake, real):
         """The scalar loss of one G step against D: the mean G loss plus the G regulariser, which
@@ -117,7 +136,12 @@ def lsgan_mm(a=-1.0, b=1.0, c=0.0, weight=1.0):
     return Objective(d_loss=d_loss, g_loss=g_loss, g_regularizer=mean_matching(weight))
 
 
-@OBJECTIVES.register("wgan", "Arjovsky et al. 2017: Wasserstein critic with weight clipping to [-clip, clip], n_critic 5")
+@OBJECTIVES.register("wasserstein", "Arjovsky et al. 2017's critic loss alone, D(G(z)) - D(x), n_critic 5: give it a constraint (constraint=clip: WGAN) or a penalty (penalty=gp: WGAN-GP)")
+def wasserstein():
+    return Objective(d_loss=_wasserstein_d_loss, g_loss=_wasserstein_g_loss, n_critic=5)
+
+
+@OBJECTIVES.register("wgan", "Arjovsky et al. 2017: wasserstein + constraint clip (weights in [-clip, clip], clip 0.01), n_critic 5")
 def wgan(clip=0.01):
     if clip <= 0:
         raise ConfigError(f"objective_args.clip = {clip} is out of range; expected a positive number")
@@ -126,7 +150,7 @@ def wgan(clip=0.01):
     )
 
 
-@OBJECTIVES.register("wgan-gp", "Gulrajani et al. 2017: Wasserstein + per-sample gradient penalty (weight 10), n_critic 5, no BatchNorm in D; drift adds drift * D(x)^2 (Karras et al. 2018: 0.001)")
+@OBJECTIVES.register("wgan-gp", "Gulrajani et al. 2017: wasserstein + penalty gp (weight gp_weight 10), n_critic 5, no BatchNorm in D; drift adds drift * D(x)^2 (Karras et al. 2018: 0.001)")
 def wgan_gp(gp_weight=10.0, drift=0.0):
     _require_nonnegative(gp_weight=gp_weight, drift=drift)
     d_loss = _wasserstein_d_loss
@@ -137,29 +161,26 @@ def wgan_gp(gp_weight=10.0, drift=0.0):
         g_loss=_wasserstein_g_loss,
         penalty=gradient_penalty(gp_weight),
         n_critic=5,
-        batchnorm_in_d=False,
     )
 
 
-@OBJECTIVES.register("dragan", "Kodali et al. 2017: non-saturating + gradient penalty around perturbed reals x + 0.5 std(x) U[0,1) (compare_gan v1 / StudioGAN variant), weight 10")
+@OBJECTIVES.register("dragan", "Kodali et al. 2017: nonsaturating + penalty dragan, the gradient penalty around perturbed reals x + 0.5 std(x) U[0,1) (compare_gan v1 / StudioGAN variant), weight 10")
 def dragan(gp_weight=10.0):
     _require_nonnegative(gp_weight=gp_weight)
     return Objective(
         d_loss=_logistic_d_loss,
         g_loss=_nonsaturating_g_loss,
         penalty=dragan_penalty(gp_weight),
-        batchnorm_in_d=False,
     )
 
 
-@OBJECTIVES.register("r1", "Mescheder et al. 2018: non-saturating + R1 penalty gamma/2 ||grad D(x)||^2 on reals, gamma 10")
+@OBJECTIVES.register("r1", "Mescheder et al. 2018: nonsaturating + penalty r1, gamma/2 ||grad D(x)||^2 on reals, gamma 10")
 def r1(gamma=10.0):
     _require_nonnegative(gamma=gamma)
     return Objective(
         d_loss=_logistic_d_loss,
         g_loss=_nonsaturating_g_loss,
         penalty=r1_penalty(gamma),
-        batchnorm_in_d=False,
     )
 
 
@@ -202,7 +223,7 @@ def began(gamma=0.75, lambda_k=0.001):
     return Objective(
         d_loss=lambda s_r, s_f: -s_r + state.k.to(s_f) * s_f,  # L(x) - k_t L(G(z))
         g_loss=lambda s_f: -s_f,  # L(G(z))
-        batchnorm_in_d=False,  # the paper's auto-encoder has no normalisation
+        norm_free=True,  # the paper's auto-encoder has no normalisation
         discriminator="autoencoder",
         state=state,
     )
@@ -239,31 +260,65 @@ def _require_nonnegative(**values):
 
 def objective_params(name):
     """{hyperparameter: default} of objective `name`."""
-    sig = inspect.signature(OBJECTIVES.lookup(name))
+    return _params(OBJECTIVES, name)
+
+
+def term_params(registry, name):
+    """{hyperparameter: default} of entry `name` of PENALTIES or CONSTRAINTS."""
+    return _params(registry, name)
+
+
+def _params(registry, name):
+    sig = inspect.signature(registry.lookup(name))
     return {k: p.default for k, p in sig.parameters.items()}
 
 
-def build_objective(name, args=None):
-    """The Objective `name` with hyperparameters `args` (a dict); unknown names are refused."""
+def _checked_args(registry, name, args, key):
+    """`args` for entry `name` of `registry`, each refused in one sentence naming `key`.ARG when the
+    entry has no such hyperparameter or the value is not of its kind (numbers read as finite floats)."""
     args = dict(args or {})
-    params = objective_params(name)
-    for key, value in args.items():
-        if key not in params:
+    params = _params(registry, name)
+    for arg, value in args.items():
+        if arg not in params:
             valid = ", ".join(params) or "none"
-            raise ConfigError(
-                f"objective_args.{key} is not a hyperparameter of objective {name!r}{suggest(key, params)}; "
-                f"expected one of: {valid}"
-            )
-        if isinstance(params[key], str):
+            raise ConfigError(f"{key}.{arg} is not a hyperparameter of {registry.kind} {name!r}{suggest(arg, params)}; "
+                              f"expected one of: {valid}")
+        if isinstance(params[arg], str):
             if not isinstance(value, str):
-                raise ConfigError(f"objective_args.{key} = {shown(value)} is not a name; expected a string")
+                raise ConfigError(f"{key}.{arg} = {shown(value)} is not a name; expected a string")
         else:
-            args[key] = _finite(key, value)
-    return OBJECTIVES[name](**args)
+            args[arg] = _finite(f"{key}.{arg}", value)
+    return args
+
+
+def build_objective(name, args=None, penalty=None, penalty_args=None, constraint=None, constraint_args=None):
+    """The Objective `name` with hyperparameters `args` (a dict); unknown names are refused.
+
+    `penalty` and `constraint` compose it with an entry of PENALTIES / CONSTRAINTS (ganlab.regularizers)
+    with its own arguments: None keeps the objective's own (WGAN-GP's gradient penalty, WGAN's
+    clipping), "none" removes it, a name replaces it. `wgan`, `wgan-gp`, `dragan` and `r1` are thus
+    `wasserstein + constraint clip`, `wasserstein + penalty gp`, `nonsaturating + penalty dragan`
+    and `nonsaturating + penalty r1`, with their papers' defaults."""
+    objective = OBJECTIVES.lookup(name)(**_checked_args(OBJECTIVES, name, args, "objective_args"))
+    if penalty is not None:
+        term = None if penalty == "none" else PENALTIES.lookup(penalty)(**_checked_args(PENALTIES, penalty, penalty_args, "penalty_args"))
+        objective = dataclasses.replace(objective, penalty=term)
+    if constraint is not None:
+        term = None if constraint == "none" else CONSTRAINTS.lookup(constraint)(
+            **_checked_args(CONSTRAINTS, constraint, constraint_args, "constraint_args"))
+        objective = dataclasses.replace(objective, constraint=term)
+    return objective
+
+
+def objective_of(cfg):
+    """The objective a config trains: cfg.objective (objective_args) with cfg.penalty (penalty_args)
+    and cfg.constraint (constraint_args) composed as `build_objective` does."""
+    return build_objective(cfg.objective, cfg.objective_args, cfg.get("penalty"), cfg.get("penalty_args"),
+                           cfg.get("constraint"), cfg.get("constraint_args"))
 
 
 def _finite(key, value):
-    """A numeric hyperparameter as a finite float (text such as '1e-3' or 'nan' is read as a number)."""
+    """A numeric hyperparameter `key` as a finite float (text such as '1e-3' or 'nan' is read as a number)."""
     number = value
     if isinstance(value, str):
         try:
@@ -271,11 +326,11 @@ def _finite(key, value):
         except ValueError:
             number = None
     if not isinstance(number, (int, float)) or isinstance(number, bool):
-        raise ConfigError(f"objective_args.{key} = {shown(value)} is not a number; expected a float")
+        raise ConfigError(f"{key} = {shown(value)} is not a number; expected a float")
     try:
         number = float(number)
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise ConfigError(f"objective_args.{key} = {shown(value)} is out of range; expected a finite number")
+        raise ConfigError(f"{key} = {shown(value)} is out of range; expected a finite number")
     return number

@@ -1,8 +1,11 @@
 """Terms that ride alongside an objective: D-side penalties, constraints, G-side regularisers.
 
-They are separate axes (STYLE 3): WGAN is the Wasserstein objective plus `weight_clip`, WGAN-GP is
-the same objective plus `gradient_penalty`, DRAGAN is non-saturating plus `dragan_penalty`, the
-regularised LSGAN is LSGAN plus `mean_matching`.
+They are separate axes, as in compare_gan and Kurach et al. 2019 ("A Large-Scale Study on
+Regularization and Normalization in GANs"): WGAN is the Wasserstein objective plus `weight_clip`,
+WGAN-GP is the same objective plus `gradient_penalty`, DRAGAN is non-saturating plus
+`dragan_penalty`, the regularised LSGAN is LSGAN plus `mean_matching`. PENALTIES and CONSTRAINTS
+are the registries a config chooses from (`penalty=gp`, `constraint=clip`: ganlab.objectives
+composes them with any objective).
 Each factory takes the term's hyperparameters and returns a small callable:
 
 - penalty(D, real, fake) -> [N] per-example D loss term
@@ -18,6 +21,12 @@ taken over the whole packed input, the input D judges. For m = 1 (any plain modu
 import contextlib
 
 import torch
+
+from ganlab.errors import ConfigError
+from ganlab.utils.registry import Registry
+
+PENALTIES = Registry("penalty")
+CONSTRAINTS = Registry("constraint")
 
 
 def _pack(D):
@@ -103,3 +112,35 @@ def mean_matching(weight=1.0):
         return weight * (s_f.mean() - s_r.detach().mean()) ** 2
 
     return regularizer
+
+
+# The registered penalties and constraints (`--set penalty=NAME --set penalty_args.ARG=VALUE`). Every
+# penalty here is per example D judges, so a D with BatchNorm (which mixes the examples of a batch)
+# would make it meaningless: a run with a penalty builds D without BatchNorm by default.
+
+@PENALTIES.register("gp", "Gulrajani et al. 2017: weight * (||grad D(x_hat)||_2 - 1)^2 on real-fake interpolates, weight 10")
+def gp(weight=10.0):
+    return gradient_penalty(_nonnegative("weight", weight))
+
+
+@PENALTIES.register("dragan", "Kodali et al. 2017: weight * (||grad D(x + delta)||_2 - 1)^2 around perturbed reals, weight 10")
+def dragan(weight=10.0):
+    return dragan_penalty(_nonnegative("weight", weight))
+
+
+@PENALTIES.register("r1", "Mescheder et al. 2018: gamma / 2 * ||grad D(x)||_2^2 on reals, gamma 10")
+def r1(gamma=10.0):
+    return r1_penalty(_nonnegative("gamma", gamma))
+
+
+@CONSTRAINTS.register("clip", "Arjovsky et al. 2017: every D parameter clamped to [-c, c] after each D step, c 0.01")
+def clip(c=0.01):
+    if c <= 0:
+        raise ConfigError(f"constraint_args.c = {c} is out of range; expected a positive number")
+    return weight_clip(c)
+
+
+def _nonnegative(arg, value):
+    if value < 0:
+        raise ConfigError(f"penalty_args.{arg} = {value} is out of range; expected >= 0")
+    return value

@@ -60,7 +60,8 @@ def sample(run_dir, pretrained, n, seed, out_file, checkpoint, klass, device, fo
 
     from ganlab import samples
     from ganlab.data import load_dataset
-    from ganlab.training.loop import load_generator, save_samples
+    from ganlab.training.models import load_generator
+    from ganlab.training.output import save_samples
     from ganlab.utils.device import select_device
 
     cfg, state, label = load_source(run_dir, pretrained, checkpoint, force)
@@ -116,7 +117,8 @@ def interpolate(run_dir, rows, steps, mode, seed, klass, traverse, out_file, che
     import torch
 
     from ganlab.training.latent import interpolation_codes, traversal_codes
-    from ganlab.training.loop import load_generator, save_samples
+    from ganlab.training.models import load_generator
+    from ganlab.training.output import save_samples
 
     cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "interpolate draws image grids")
     latent = _latent_for(cfg, dataset, klass, run_dir)
@@ -175,7 +177,7 @@ def neighbours(run_dir, n, rows, k, seed, out_file, json_file, checkpoint, devic
     from ganlab import neighbours as nn_check
     from ganlab import samples
     from ganlab.training.latent import Latent
-    from ganlab.training.loop import load_generator
+    from ganlab.training.models import load_generator
 
     cfg, state, dev, dataset = _image_run(run_dir, checkpoint, force, device, "neighbours shows images")
     if k >= len(dataset):

@@ -262,12 +262,14 @@ def _registry_table(kind):
     from ganlab.training.gstep import G_STEPS, g_step_params
     from ganlab.metrics import METRICS
     from ganlab.networks import NETWORKS
-    from ganlab.objectives import OBJECTIVES, objective_params
+    from ganlab.objectives import OBJECTIVES, objective_params, term_params
     from ganlab.presets import PRESETS
+    from ganlab.regularizers import CONSTRAINTS, PENALTIES
 
-    reg = {"objectives": OBJECTIVES, "g_steps": G_STEPS, "networks": NETWORKS, "datasets": DATASETS,
-           "presets": PRESETS, "metrics": METRICS}[kind]
-    params = {"objectives": objective_params, "g_steps": g_step_params}.get(kind)
+    reg = {"objectives": OBJECTIVES, "penalties": PENALTIES, "constraints": CONSTRAINTS, "g_steps": G_STEPS,
+           "networks": NETWORKS, "datasets": DATASETS, "presets": PRESETS, "metrics": METRICS}[kind]
+    params = {"objectives": objective_params, "g_steps": g_step_params, "penalties": lambda n: term_params(PENALTIES, n),
+              "constraints": lambda n: term_params(CONSTRAINTS, n)}.get(kind)
     lines = ["| name | description | arguments (defaults) |" if params else "| name | description |",
              "|---|---|---|" if params else "|---|---|"]
     for name in sorted(reg):
@@ -278,7 +280,8 @@ def _registry_table(kind):
     return lines
 
 
-for _kind, _what in (("objectives", "objective"), ("g_steps", "way of computing a G step"), ("networks", "network family"),
+for _kind, _what in (("objectives", "objective"), ("penalties", "penalty"), ("constraints", "constraint"),
+                     ("g_steps", "way of computing a G step"), ("networks", "network family"),
                      ("datasets", "dataset"), ("presets", "preset"), ("metrics", "metric")):
     BLOCKS.register(f"registry-{_kind}", f"every registered {_what}, as `ganlab list {_kind}` prints it")(
         lambda root, _kind=_kind: _registry_table(_kind))

@@ -68,7 +68,7 @@ def load_rows(study, definition):
 def _resolved(definition, row):
     """{label: value} of a row's hyperparameters as trained (trial 0's come from the preset)."""
     from ganlab.config import make_config
-    from ganlab.objectives import build_objective, objective_params
+    from ganlab.objectives import objective_of, objective_params
     from ganlab.study.trials import trial_overrides
 
     objective = row["objective"]
@@ -79,7 +79,7 @@ def _resolved(definition, row):
         section, _, leaf = key.rpartition(".")
         value = (cfg[section] if section else cfg).get(leaf)
         if key == "n_critic" and value is None:
-            value = build_objective(cfg.objective, cfg.objective_args).n_critic
+            value = objective_of(cfg).n_critic
         if section == "objective_args" and value is None:
             value = objective_params(objective).get(leaf)  # the objective's default
         out[dim.label] = "default" if value is None else value

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ganlab.config import NetConfig  # noqa: E402
-from ganlab.objectives import build_objective  # noqa: E402
+from ganlab.objectives import build_objective, objective_of  # noqa: E402
 from ganlab.networks import build_network  # noqa: E402
 from ganlab.theory import EXPERIMENTS, bound, check, save_figure  # noqa: E402
 
@@ -195,7 +195,8 @@ def _mode_stats(G, cfg, dataset, n_std=3.0, samples=False):
     toy metrics (modes, hq, rkl), on the training loop's fixed evaluation latents (seed + 2); the
     samples themselves under "fake" if asked."""
     from ganlab.metrics.toy import toy_metrics
-    from ganlab.training.loop import TOY_EVAL_SAMPLES, sample_z
+    from ganlab.training.evaluation import TOY_EVAL_SAMPLES
+    from ganlab.training.latent import sample_z
 
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     with torch.no_grad():
@@ -215,7 +216,8 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir, samples=False, **extra):
     from ganlab.data import load_dataset
     from ganlab.presets import PRESETS
     from ganlab.rundir import FINAL
-    from ganlab.training.loop import build_models, training_loop
+    from ganlab.training.loop import training_loop
+    from ganlab.training.models import build_models
     from ganlab.utils.checkpoint import load_checkpoint
 
     overrides = {k: v for k, v in PRESETS[preset].items() if k != "description"}
@@ -223,7 +225,7 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir, samples=False, **extra):
                      seed=seed, device="cpu", cpu_threads=1, tensorboard=False, **extra)
     cfg = make_config(overrides)
     dataset = load_dataset(cfg.data)
-    G, _ = build_models(cfg, dataset, build_objective(cfg.objective, cfg.objective_args), torch.device("cpu"))
+    G, _ = build_models(cfg, dataset, objective_of(cfg), torch.device("cpu"))
     G.eval()
     run_dir.mkdir(parents=True, exist_ok=True)
     state, rows = None, []

@@ -76,6 +76,12 @@ class World:
             return torch.device("cuda", self.local_rank)
         return device
 
+    def set_threads(self, cfg, device, data_kind):
+        """On a CPU, torch's thread count for this process: cfg.cpu_threads, else one for points
+        (small MLPs lose time to threading) and the cores shared between the processes for images."""
+        if device.type == "cpu":
+            torch.set_num_threads(cfg.cpu_threads or (1 if data_kind == "points" else max(1, _cores() // self.size)))
+
     def check_batch(self, batch_size, pack=1):
         """Refuse a global batch that does not split into equal per-process parts (of whole packs)."""
         if batch_size % self.size or (batch_size // self.size) % pack:
@@ -202,6 +208,13 @@ class World:
 
 
 # --- Launching: `ganlab train --nproc N`, and what torchrun's restarts find -------------------------
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
 
 def launch(nproc, max_restarts, args):
     """Run `ganlab train ARGS` (a --resume of one run directory) in `nproc` processes under torchrun

@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from ganlab import rundir
 from ganlab.errors import DivergenceError
 from ganlab.utils.checkpoint import load_checkpoint
 
@@ -37,6 +38,25 @@ class RollbackGuard:
 
     def load_state_dict(self, state):
         self.rollbacks, self.lr_scale = int(state.get("rollbacks", 0)), float(state.get("lr_scale", 1.0))
+
+    def check(self, record, state, out, world):
+        """At a logging point: False when all is well. Otherwise roll `state` (a TrainState) back
+        to the last good checkpoint, with metrics.jsonl cut back to that checkpoint's rows and a
+        row recording the rollback, write it as the latest checkpoint and return True; raises
+        DivergenceError when no rollback is left."""
+        problem = self.problem(record, (state.G, state.D))
+        if problem is None:
+            return False
+        good, row = self.rollback(problem, state.cur_nimg, out.dir / rundir.LATEST, out.dir)
+        elapsed = state.elapsed  # training time is not rolled back
+        state.load_state_dict(good)
+        state.elapsed = elapsed
+        world.barrier()  # every process has read the checkpoint before rank 0 rewrites it
+        out.rewind(state.log_rows, nimg=state.cur_nimg)
+        out.log(row)
+        state.log_rows += 1
+        out.save(rundir.LATEST, state.state_dict)
+        return True
 
     @staticmethod
     def problem(record, nets):

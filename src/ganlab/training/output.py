@@ -8,6 +8,7 @@ asks which rank it is."""
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from ganlab import rundir
 from ganlab.report.figures import save_image_grid, save_points_plot
@@ -125,3 +126,78 @@ class NoOutput(RunOutput):
 
     def snapshot(self, G, z, dataset, nimg, nrow, state):
         pass
+
+
+class Progress:
+    """The progress bar of a run, counted in images (integers: no float drift past the total) and
+    shown in kimg, with the last row's losses (and modes) beside it; silent when not `shown`."""
+
+    def __init__(self, total, initial, shown):
+        self.total = total
+        self.bar = tqdm(total=total, initial=min(initial, total), unit_scale=1e-3, disable=not shown,
+                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}<{remaining}{postfix}]")
+
+    def advance(self, cur, nxt):
+        self.bar.update(min(nxt, self.total) - min(cur, self.total))
+
+    def show(self, record):
+        text = f"D {record['loss_D']:.3f} G {record['loss_G']:.3f}"
+        if "modes" in record:
+            text += f" modes {record['modes']} hq {record['hq']:.0%}"
+        self.bar.set_postfix_str(text, refresh=False)
+
+    def rolled_back(self, nimg, rollbacks):
+        self.bar.reset(total=self.total)
+        self.bar.update(nimg)
+        self.bar.set_postfix_str(f"rollback {rollbacks} to {nimg / 1000:.1f} kimg", refresh=False)
+
+    def close(self):
+        self.bar.close()
+
+
+def grad_norm(module):
+    """The global L2 norm of a module's gradients (0 when it has none)."""
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm() if norms else torch.zeros(())
+
+
+class Interval:
+    """The statistics of one logging interval, summed on the device (no host sync per step), and the
+    metrics row they make: mean losses and scores, the objective's own statistics (BEGAN's k and M)
+    averaged over D steps, gradient norms and learning rates."""
+
+    def __init__(self, device):
+        self.device = device
+        self.reset()
+
+    def reset(self):
+        self.sums = {k: torch.zeros((), device=self.device) for k in ("loss_D", "loss_G", "D_real", "D_fake")}
+        self.extra, self.n_d, self.n_g = {}, 0, 0
+
+    def d_step(self, loss, s_r, s_f, stats):
+        self.sums["loss_D"] += loss.detach()
+        self.sums["D_real"] += s_r.detach().mean()
+        self.sums["D_fake"] += s_f.detach().mean()
+        for key, value in stats.items():
+            self.extra[key] = self.extra.get(key, 0) + value.detach()
+        self.n_d += 1
+
+    def g_step(self, loss):
+        self.sums["loss_G"] += loss.detach()
+        self.n_g += 1
+
+    def row(self, state, world, grad_norm_d):
+        """The row at state's progress, averaged over the processes (what one process would log);
+        the sums start again."""
+        means = world.mean({**self.sums, **self.extra})
+        record = {
+            "kimg": state.cur_nimg / 1000, "nimg": state.cur_nimg, "g_steps": state.g_steps,
+            "time_s": round(state.elapsed, 3),
+            "loss_D": (means["loss_D"] / self.n_d).item(), "loss_G": (means["loss_G"] / self.n_g).item(),
+            "D_real": (means["D_real"] / self.n_d).item(), "D_fake": (means["D_fake"] / self.n_d).item(),
+            "grad_norm_D": grad_norm_d.item(), "grad_norm_G": grad_norm(state.G).item(),
+            "lr_G": state.g_opt.param_groups[0]["lr"], "lr_D": state.d_opt.param_groups[0]["lr"],
+        }
+        record.update({k: (means[k] / self.n_d).item() for k in self.extra})
+        self.reset()
+        return record
