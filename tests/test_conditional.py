@@ -15,7 +15,7 @@ from ganlab.config import make_config
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.training.latent import Latent, sample_z
-from ganlab.metrics.evaluate import Evaluator, compute_metrics, intra_class_fid
+from ganlab.metrics.evaluate import Evaluator, MetricInputs, compute_metrics, intra_class_fid
 from ganlab.metrics.frechet import fid
 from ganlab.networks.conditional import ConditionalBatchNorm, ConditionalDiscriminator, ConditionalGenerator
 from ganlab.objectives import OBJECTIVES, build_objective
@@ -241,8 +241,8 @@ def test_intra_class_fid_is_the_mean_of_per_class_fids():
     expected = sum(fid(fake[fl == k], real[rl == k]) for k in range(3)) / 3
     assert math.isclose(intra_class_fid(fake, fl, real, rl), expected, rel_tol=1e-12)
     from ganlab.metrics import METRICS
-    out = compute_metrics({"intra_fid5k_lenet": METRICS["intra_fid5k_lenet"]}, fake={"lenet-mnist": (fake, None)},
-                          real={"lenet-mnist": real}, fake_labels={"lenet-mnist": fl}, real_labels={"lenet-mnist": rl})
+    inputs = MetricInputs(fake, real=real, fake_labels=fl, real_labels=rl)
+    out = compute_metrics({"intra_fid5k_lenet": METRICS["intra_fid5k_lenet"]}, {"lenet-mnist": inputs})
     assert math.isclose(out["intra_fid5k_lenet"], expected, rel_tol=1e-12)
 
 

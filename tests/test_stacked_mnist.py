@@ -15,7 +15,7 @@ from ganlab.data import load_dataset
 from ganlab.data.stacked import MAX_STACKS, mode_of, stack_digits
 from ganlab.errors import ConfigError, DataError
 from ganlab.metrics import METRICS
-from ganlab.metrics.evaluate import compute_metrics, extract_features
+from ganlab.metrics.evaluate import MetricInputs, compute_metrics, extract_features
 from ganlab.metrics.lenet import load_lenet, mnist5k_split
 from ganlab.presets import PRESETS
 from ganlab.training.loop import training_loop
@@ -108,12 +108,12 @@ def test_classifier_reads_stacks_of_held_out_digits():
 
 def test_modes26k_stacked_counts_modes_and_kl_in_closed_form():
     spec = METRICS.lookup("modes26k_stacked")
-    assert (spec.kind, spec.extractor, spec.num, spec.lower_is_better) == ("classes", "lenet-stacked", 26_000, False)
+    assert (spec.needs, spec.extractor, spec.num, spec.lower_is_better) == (("probs",), "lenet-stacked", 26_000, False)
     # 40 samples on 4 modes, 10 each: 4 modes, KL to uniform over 1,000 = log(1000 / 4).
     probs = torch.zeros(40, 1000, dtype=torch.float64)
     probs[torch.arange(40), torch.tensor([5, 271, 999, 0]).repeat(10)] = 1.0
     out = compute_metrics({"modes26k_stacked": replace(spec, num=40)},
-                          fake={"lenet-stacked": (torch.zeros(40, 384), probs)}, real={})
+                          {"lenet-stacked": MetricInputs(torch.zeros(40, 384), probs)})
     assert out["modes26k_stacked"] == 4
     assert out["modes26k_stacked_kl"] == pytest.approx(math.log(1000 / 4), rel=1e-12)
 

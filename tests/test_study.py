@@ -290,7 +290,7 @@ def test_a_failing_trial_is_recorded_and_an_interrupted_one_is_retried(run_cli, 
     import ganlab.training.loop
     from ganlab.errors import DivergenceError
 
-    real_loop = ganlab.training.training_loop
+    real_loop = ganlab.training.loop.training_loop
     calls = {"interrupt": 1}
 
     def flaky_loop(cfg, run_dir, **kw):
@@ -335,7 +335,7 @@ def test_a_report_with_trials_without_the_metric_never_shows_inf_or_nan(case, ru
     import ganlab.training.loop
     from ganlab.errors import DivergenceError
 
-    real_loop = ganlab.training.training_loop
+    real_loop = ganlab.training.loop.training_loop
     no_value = {"cfg_0001", "cfg_0004"} if case == "some" else {"cfg_0000", "cfg_0001", "cfg_0003", "cfg_0004"}
 
     def loop(cfg, run_dir, **kw):

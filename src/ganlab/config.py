@@ -501,7 +501,8 @@ def validate(cfg):
 
         for name in cfg.metrics:
             METRICS.lookup(name)
-        if METRICS[cfg.metrics[0]].kind not in ("fid", "kid", "is", "classes", "cond_acc", "intra_fid", "info_cat"):
+        first = METRICS[cfg.metrics[0]]
+        if not first.scalar or "modes" in first.needs:  # toy metrics come with the log rows, not at eval points
             raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score, classes or class-conditional metric first")
     require(cfg.z_prior in Z_PRIORS, "z_prior", " or ".join(Z_PRIORS))
     require(cfg.precision in PRECISIONS, "precision", " or ".join(PRECISIONS))

@@ -129,8 +129,8 @@ def _eval_sets(real, fake, extractor, dev):
 
     from ganlab.config import DataConfig
     from ganlab.data import load_dataset
-    from ganlab.metrics import MetricSpec, extract_features
-    from ganlab.metrics.evaluate import compute_metrics
+    from ganlab.metrics import extract_features, metric_spec
+    from ganlab.metrics.evaluate import MetricInputs, compute_metrics
     from ganlab.metrics.extractors import EXTRACTORS
 
     def load(path, shape=None):
@@ -149,14 +149,14 @@ def _eval_sets(real, fake, extractor, dev):
     short = extractor.split("-")[0]
     n = min(len(real_ds), len(fake_ds))
     subset = 1000 if n >= 1000 else n // 2  # torch-fidelity's 1000 when possible; below that, subsets must differ
-    specs = {f"fid_{short}": MetricSpec("fid", extractor), f"pr_{short}": MetricSpec("pr", extractor, lower_is_better=False)}
+    specs = {f"fid_{short}": metric_spec("fid", extractor), f"pr_{short}": metric_spec("pr", extractor)}
     if subset >= 2:
-        specs[f"kid_{short}"] = MetricSpec("kid", extractor, subset_size=subset)
+        specs[f"kid_{short}"] = metric_spec("kid", extractor, subset_size=subset)
     if ext.num_classes:
-        specs[f"is_{short}"] = MetricSpec("is", extractor, lower_is_better=False)
-        specs[f"classes_{short}"] = MetricSpec("classes", extractor, lower_is_better=False)
-    results = compute_metrics(specs, fake={extractor: (feats["fake"]["features"], feats["fake"]["probs"])},
-                              real={extractor: feats["real"]["features"]})
+        specs[f"is_{short}"] = metric_spec("is", extractor)
+        specs[f"classes_{short}"] = metric_spec("classes", extractor)
+    inputs = MetricInputs(feats["fake"]["features"], feats["fake"]["probs"], feats["real"]["features"])
+    results = compute_metrics(specs, {extractor: inputs})
     click.echo(f"real {real} ({len(real_ds)} items) vs fake {fake} ({len(fake_ds)} items), {extractor} features"
                + (f", KID over 100 subsets of {subset}" if subset >= 2 else "") + ":")
     for key, value in results.items():

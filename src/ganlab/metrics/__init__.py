@@ -42,6 +42,7 @@ and no extractor weights load until `extract_features` or an EXTRACTORS builder 
 
 import importlib
 from dataclasses import dataclass
+from typing import Callable, Tuple
 
 from ganlab.utils.registry import Registry
 
@@ -58,7 +59,7 @@ _EXPORTS = {  # public name -> submodule that defines it; no submodule bears an 
     "EXTRACTORS": "extractors", "Extractor": "extractors",
 }
 
-__all__ = ["METRICS", "MetricSpec", *_EXPORTS]
+__all__ = ["METRICS", "MetricSpec", "metric_spec", "PROTOCOLS", *_EXPORTS]
 
 
 def __getattr__(name):
@@ -73,34 +74,137 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
+KNN_K = {"pr": 3, "dc": 5}  # neighbours of the k-NN radii: the papers' recommendations
+
+
 @dataclass(frozen=True)
 class MetricSpec:
-    kind: str                   # fid | kid | is | classes | pr | dc | toy | cond_acc | intra_fid (class-conditional G) | info_cat (InfoGAN)
+    """One evaluation protocol. `compute(inputs, spec)` returns the metric's value, or {suffix: value}
+    for several numbers (suffix "" is the metric itself: kid5k_lenet and kid5k_lenet_std). `needs`
+    declares what it reads from the inputs (ganlab.metrics.evaluate.MetricInputs), so the evaluator
+    computes only that and refuses a run that cannot give it:
+
+        features  the extractor's features of the generated samples
+        probs     the extractor's class probabilities of them (a classifier extractor)
+        real      the features of `num` real training items (the reference set)
+        labels    the class each generated sample was made for, and the reference items' classes
+        codes     the categorical InfoGAN code of each generated sample
+        modes     the mode positions of a toy mixture (computed during training, not here)
+    """
+    compute: Callable
+    needs: Tuple[str, ...]
     extractor: str = "identity"  # entry of EXTRACTORS
     num: int = 0                # generated samples (and real samples, where the data has them)
     lower_is_better: bool = True
     subset_size: int = 1000     # kid: items of each set per random subset (100 subsets)
+    min_real: int = 0           # fewest real items the protocol can use (KID's subset, k-NN's k + 1)
+    scalar: bool = True         # one number per eval point: it can pick a run's best checkpoint and score a study
 
 
-def _metric(name, description, **spec):
-    METRICS.register(name, description)(MetricSpec(**spec))
+# The protocols: each compute reads only what its `needs` lists (functions import their maths lazily,
+# so this module stays free of torch).
+
+def _fid(x, spec):
+    from ganlab.metrics.frechet import fid
+
+    return fid(x.fake, x.real)
+
+
+def _kid(x, spec):
+    from ganlab.metrics.mmd import kid
+
+    mean, std = kid(x.fake, x.real, subset_size=spec.subset_size)
+    return {"": mean, "_std": std}
+
+
+def _pr(x, spec):
+    from ganlab.metrics.knn import precision_recall
+
+    return {f"_{k}": v for k, v in precision_recall(x.fake, x.real, k=KNN_K["pr"]).items()}
+
+
+def _dc(x, spec):
+    from ganlab.metrics.knn import density_coverage
+
+    return {f"_{k}": v for k, v in density_coverage(x.fake, x.real, k=KNN_K["dc"]).items()}
+
+
+def _is(x, spec):
+    from ganlab.metrics.class_probs import inception_score
+
+    mean, std = inception_score(x.probs, splits=10)
+    return {"": mean, "_std": std}
+
+
+def _classes(x, spec):
+    from ganlab.metrics.class_probs import class_histogram
+
+    hist = class_histogram(x.probs)
+    return {"": hist["classes_covered"], "_kl": hist["kl_to_uniform"]}
+
+
+def _cond_acc(x, spec):
+    return (x.probs.argmax(dim=1) == x.fake_labels).double().mean()
+
+
+def _info_cat(x, spec):
+    from ganlab.metrics.evaluate import category_error
+
+    return category_error(x.probs.argmax(dim=1), x.fake_codes, x.probs.shape[1])
+
+
+def _intra_fid(x, spec):
+    from ganlab.metrics.evaluate import intra_class_fid
+
+    return intra_class_fid(x.fake, x.fake_labels, x.real, x.real_labels)
+
+
+def _toy(x, spec):
+    raise NotImplementedError("toy metrics are computed during training (ganlab.training.evaluation)")
+
+
+PROTOCOLS = {  # name -> what a MetricSpec of that protocol computes and needs
+    "fid": dict(compute=_fid, needs=("features", "real"), min_real=2),
+    "kid": dict(compute=_kid, needs=("features", "real")),
+    "pr": dict(compute=_pr, needs=("features", "real"), min_real=KNN_K["pr"] + 1, lower_is_better=False, scalar=False),
+    "dc": dict(compute=_dc, needs=("features", "real"), min_real=KNN_K["dc"] + 1, lower_is_better=False, scalar=False),
+    "is": dict(compute=_is, needs=("probs",), lower_is_better=False),
+    "classes": dict(compute=_classes, needs=("probs",), lower_is_better=False),
+    "cond_acc": dict(compute=_cond_acc, needs=("probs", "labels"), lower_is_better=False),
+    "info_cat": dict(compute=_info_cat, needs=("probs", "codes")),
+    "intra_fid": dict(compute=_intra_fid, needs=("features", "real", "labels")),
+    "toy": dict(compute=_toy, needs=("modes",)),
+}
+
+
+def metric_spec(protocol, extractor="identity", **options):
+    """A MetricSpec of protocol `protocol` (a key of PROTOCOLS) on `extractor`'s features; options
+    (num, subset_size, lower_is_better) as MetricSpec's. KID's fewest real items is its subset size."""
+    spec = {**PROTOCOLS[protocol], "extractor": extractor, **options}
+    if protocol == "kid":
+        spec["min_real"] = spec.get("subset_size", 1000)
+    return MetricSpec(**spec)
+
+
+def _metric(name, description, kind, **spec):
+    METRICS.register(name, description)(metric_spec(kind, **spec))
 
 
 for _name, _desc in (("modes", "toy mixtures: modes with at least one high-quality sample, of 2,500 (PacGAN protocol)"),
                      ("hq", "toy mixtures: fraction of 2,500 samples within 3 std of their nearest mode"),
                      ("rkl", "toy mixtures: KL(mode histogram of high-quality samples || uniform)")):
-    _metric(_name, _desc, kind="toy", lower_is_better=_name == "rkl")
+    _metric(_name, _desc, "toy", lower_is_better=_name == "rkl")
 
-_metric("fid5k_lenet", "FID, 5k generated vs 5k real training images, lenet-mnist features (128-d)", kind="fid", extractor="lenet-mnist", num=5000)
-_metric("kid5k_lenet", "KID (cubic kernel, 100 subsets of 1000), 5k vs 5k, lenet-mnist features", kind="kid", extractor="lenet-mnist", num=5000)
-_metric("pr5k_lenet", "precision and recall (k = 3), 5k vs 5k, lenet-mnist features", kind="pr", extractor="lenet-mnist", num=5000, lower_is_better=False)
-_metric("dc5k_lenet", "density and coverage (k = 5), 5k vs 5k, lenet-mnist features", kind="dc", extractor="lenet-mnist", num=5000, lower_is_better=False)
-_metric("mnist_score5k", "MNIST score: Inception Score with the lenet-mnist classifier, 5k samples, 10 splits (max 10)", kind="is", extractor="lenet-mnist", num=5000, lower_is_better=False)
-_metric("classes5k_lenet", "digit classes covered by 5k samples (argmax of lenet-mnist) and KL of that histogram to uniform", kind="classes", extractor="lenet-mnist", num=5000, lower_is_better=False)
-_metric("modes26k_stacked", "Stacked-MNIST: modes of 1,000 covered by 26k samples (lenet-mnist per channel; VEEGAN/PacGAN protocol) and KL of that histogram to uniform", kind="classes", extractor="lenet-stacked", num=26000, lower_is_better=False)
-_metric("cond_acc5k_lenet", "class-conditional G: fraction of 5k samples (classes uniform) that lenet-mnist assigns to the class they were generated for", kind="cond_acc", extractor="lenet-mnist", num=5000, lower_is_better=False)
-_metric("intra_fid5k_lenet", "class-conditional G: mean over classes of the FID between the samples made for a class and the real items of that class (5k and 5k in all), lenet-mnist features", kind="intra_fid", extractor="lenet-mnist", num=5000)
-_metric("info_err5k_lenet", "InfoGAN: error of the categorical code as a digit classifier, 5k samples, code values matched to lenet-mnist's digits by a Hungarian assignment (Chen et al. 2016: about 5 %)", kind="info_cat", extractor="lenet-mnist", num=5000)
-_metric("fid10k_inception", "FID, 10k generated vs 10k real, InceptionV3 pool3 (FID weights from a local file)", kind="fid", extractor="inception-fid", num=10000)
-_metric("kid10k_inception", "KID (cubic kernel, 100 subsets of 1000), 10k vs 10k, InceptionV3 pool3", kind="kid", extractor="inception-fid", num=10000)
-_metric("is10k_inception", "Inception Score, 10k samples, 10 splits, FID-weights InceptionV3 logits", kind="is", extractor="inception-fid", num=10000, lower_is_better=False)
+_metric("fid5k_lenet", "FID, 5k generated vs 5k real training images, lenet-mnist features (128-d)", "fid", extractor="lenet-mnist", num=5000)
+_metric("kid5k_lenet", "KID (cubic kernel, 100 subsets of 1000), 5k vs 5k, lenet-mnist features", "kid", extractor="lenet-mnist", num=5000)
+_metric("pr5k_lenet", "precision and recall (k = 3), 5k vs 5k, lenet-mnist features", "pr", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("dc5k_lenet", "density and coverage (k = 5), 5k vs 5k, lenet-mnist features", "dc", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("mnist_score5k", "MNIST score: Inception Score with the lenet-mnist classifier, 5k samples, 10 splits (max 10)", "is", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("classes5k_lenet", "digit classes covered by 5k samples (argmax of lenet-mnist) and KL of that histogram to uniform", "classes", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("modes26k_stacked", "Stacked-MNIST: modes of 1,000 covered by 26k samples (lenet-mnist per channel; VEEGAN/PacGAN protocol) and KL of that histogram to uniform", "classes", extractor="lenet-stacked", num=26000, lower_is_better=False)
+_metric("cond_acc5k_lenet", "class-conditional G: fraction of 5k samples (classes uniform) that lenet-mnist assigns to the class they were generated for", "cond_acc", extractor="lenet-mnist", num=5000, lower_is_better=False)
+_metric("intra_fid5k_lenet", "class-conditional G: mean over classes of the FID between the samples made for a class and the real items of that class (5k and 5k in all), lenet-mnist features", "intra_fid", extractor="lenet-mnist", num=5000)
+_metric("info_err5k_lenet", "InfoGAN: error of the categorical code as a digit classifier, 5k samples, code values matched to lenet-mnist's digits by a Hungarian assignment (Chen et al. 2016: about 5 %)", "info_cat", extractor="lenet-mnist", num=5000)
+_metric("fid10k_inception", "FID, 10k generated vs 10k real, InceptionV3 pool3 (FID weights from a local file)", "fid", extractor="inception-fid", num=10000)
+_metric("kid10k_inception", "KID (cubic kernel, 100 subsets of 1000), 10k vs 10k, InceptionV3 pool3", "kid", extractor="inception-fid", num=10000)
+_metric("is10k_inception", "Inception Score, 10k samples, 10 splits, FID-weights InceptionV3 logits", "is", extractor="inception-fid", num=10000, lower_is_better=False)

@@ -5,22 +5,20 @@ features of any images for the metric functions."""
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from ganlab.errors import ConfigError
 from ganlab.metrics import METRICS
-from ganlab.metrics.class_probs import class_histogram, inception_score
 from ganlab.metrics.extractors import EXTRACTORS, Extractor
 from ganlab.metrics.frechet import fid
-from ganlab.metrics.knn import density_coverage, precision_recall
-from ganlab.metrics.mmd import kid
 
 BATCH = 250
 REAL_SEED = 0  # the real reference set: `num` training items drawn with this seed (all when fewer)
-KNN_K = {"pr": 3, "dc": 5}  # neighbours of the k-NN radii: the papers' recommendations
 
 
 def cache_dir():
@@ -32,7 +30,7 @@ def check_metrics(names, dataset_kind):
     specs = {}
     for name in names:
         spec = METRICS.lookup(name)
-        if spec.kind == "toy":
+        if "modes" in spec.needs:
             raise ConfigError(f"metric {name!r} needs toy mixture data (2-D points with known modes); this run's data "
                               f"are images, whose metrics are feature metrics such as fid5k_lenet")
         if dataset_kind == "points" and spec.extractor != "identity":
@@ -91,10 +89,6 @@ def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
     return feats
 
 
-CONDITIONAL = ("cond_acc", "intra_fid")  # kinds that need the class each sample was made for
-CODED = ("info_cat",)                     # kinds that need each sample's categorical InfoGAN code
-
-
 def generate(G, sample_z, num, seed, device, codes=None):
     """Yield `num` samples of G in batches, from latent codes of a generator seeded with `seed`;
     the codes are appended to the list `codes` when one is given."""
@@ -112,35 +106,28 @@ def generate(G, sample_z, num, seed, device, codes=None):
         G.train(was_training)
 
 
-def compute_metrics(specs, *, fake, real, fake_labels=None, real_labels=None, fake_codes=None):
-    """{name: value} for MetricSpecs `specs`, from fake = {extractor: (features, probs)} and
-    real = {extractor: features}: each metric is called as metric(fake, real). The
-    class-conditional kinds also read fake_labels = {extractor: [N] the class each sample was made for} and
-    real_labels = {extractor: [M] classes of the real items}; the InfoGAN kind reads fake_codes =
-    {extractor: [N] categorical code of each sample}."""
+@dataclass
+class MetricInputs:
+    """What the metrics of one extractor read (each only what its spec `needs`): the generated
+    samples' features [N, d] and class probabilities [N, K] (None without a classifier), the real
+    reference set's features [M, d], the class each sample was made for [N] and the reference
+    items' classes [M], each sample's categorical InfoGAN code [N]."""
+    fake: torch.Tensor
+    probs: Optional[torch.Tensor] = None
+    real: Optional[torch.Tensor] = None
+    fake_labels: Optional[torch.Tensor] = None
+    real_labels: Optional[torch.Tensor] = None
+    fake_codes: Optional[torch.Tensor] = None
+
+
+def compute_metrics(specs, inputs):
+    """{name: value} for MetricSpecs `specs` ({name: spec}), each computed from the MetricInputs of
+    its extractor (`inputs`: {extractor: MetricInputs}); a spec giving several numbers adds each
+    under name + suffix (kid5k_lenet, kid5k_lenet_std)."""
     out = {}
     for name, spec in specs.items():
-        fake_feats, probs = fake[spec.extractor]
-        real_feats = real.get(spec.extractor)
-        if spec.kind == "fid":
-            out[name] = fid(fake_feats, real_feats)
-        elif spec.kind == "kid":
-            out[name], out[f"{name}_std"] = kid(fake_feats, real_feats, subset_size=spec.subset_size)
-        elif spec.kind == "pr":
-            out.update({f"{name}_{k}": v for k, v in precision_recall(fake_feats, real_feats, k=KNN_K["pr"]).items()})
-        elif spec.kind == "dc":
-            out.update({f"{name}_{k}": v for k, v in density_coverage(fake_feats, real_feats, k=KNN_K["dc"]).items()})
-        elif spec.kind == "is":
-            out[name], out[f"{name}_std"] = inception_score(probs, splits=10)
-        elif spec.kind == "classes":
-            hist = class_histogram(probs)
-            out[name], out[f"{name}_kl"] = hist["classes_covered"], hist["kl_to_uniform"]
-        elif spec.kind == "cond_acc":
-            out[name] = (probs.argmax(dim=1) == fake_labels[spec.extractor]).double().mean()
-        elif spec.kind == "info_cat":
-            out[name] = category_error(probs.argmax(dim=1), fake_codes[spec.extractor], probs.shape[1])
-        elif spec.kind == "intra_fid":
-            out[name] = intra_class_fid(fake_feats, fake_labels[spec.extractor], real_feats, real_labels[spec.extractor])
+        value = spec.compute(inputs[spec.extractor], spec)
+        out.update({name + suffix: v for suffix, v in value.items()} if isinstance(value, dict) else {name: value})
     return {k: float(v) for k, v in out.items()}
 
 
@@ -171,15 +158,12 @@ def intra_class_fid(fake, fake_labels, real, real_labels):
 
 
 def _check_real_size(specs, extractor, n_real):
-    """Refuse, before any sample is generated, protocols the reference set is too small for."""
+    """Refuse, before any sample is generated, protocols the reference set is too small for (KID's
+    subsets, the k-NN radii)."""
     for name, spec in specs.items():
-        if spec.extractor != extractor:
-            continue
-        if spec.kind == "kid" and n_real < spec.subset_size:
-            raise ConfigError(f"metric {name!r} draws subsets of {spec.subset_size} real items but the dataset has "
-                              f"{n_real}; use a larger dataset or an fid metric")
-        if spec.kind in KNN_K and n_real <= KNN_K[spec.kind]:
-            raise ConfigError(f"metric {name!r} needs more than {KNN_K[spec.kind]} real items for its k-NN radii, the dataset has {n_real}")
+        if spec.extractor == extractor and n_real < spec.min_real:
+            raise ConfigError(f"metric {name!r} needs at least {spec.min_real} real items (KID's subset size, or k + 1 "
+                              f"for k-NN radii) and the dataset has {n_real}; use a larger dataset or an fid metric")
 
 
 def _probe(extractor, name, dataset, device, metrics):
@@ -201,8 +185,8 @@ class Evaluator:
         self.specs = check_metrics(names, dataset.kind)
         self.progress = progress  # a bar on stderr over the generated batches (`ganlab eval`; not in training)
         self.device, self.latent = device, latent  # ganlab.training.latent.Latent: reads classes and codes of latent codes
-        conditional = [m for m, s in self.specs.items() if s.kind in CONDITIONAL]
-        coded = [m for m, s in self.specs.items() if s.kind in CODED]
+        conditional = [m for m, s in self.specs.items() if "labels" in s.needs]
+        coded = [m for m, s in self.specs.items() if "codes" in s.needs]
         if coded and (latent is None or not latent.k):
             raise ConfigError(f"metrics {', '.join(coded)} measure a categorical InfoGAN code; this run has none "
                               f"(expected latent.categorical >= 2, or other metrics)")
@@ -218,7 +202,7 @@ class Evaluator:
             _probe(ext, name, dataset, device, [m for m, s in self.specs.items() if s.extractor == name])
             self.extractors[name] = ext
             num = max(s.num for s in self.specs.values() if s.extractor == name)
-            needs_real = any(s.kind in ("fid", "kid", "pr", "dc", "intra_fid") for s in self.specs.values() if s.extractor == name)
+            needs_real = any("real" in s.needs for s in self.specs.values() if s.extractor == name)
             if needs_real:
                 self.real[name] = real_features(name, ext, dataset, data_cfg, num, device)
                 if dataset.labels is not None:  # the classes of the same reference items
@@ -227,7 +211,7 @@ class Evaluator:
                 _check_real_size(self.specs, name, self.real[name].shape[0])
 
     def __call__(self, G, sample_z, seed=0):
-        fakes, fake_labels, fake_codes = {}, {}, {}
+        inputs = {}
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             codes = []
@@ -236,13 +220,13 @@ class Evaluator:
                 from tqdm.auto import tqdm
 
                 batches = tqdm(batches, total=-(-num // BATCH), desc=f"{name} features of {num} samples", leave=False)
-            fakes[name] = _extract(ext, batches)
+            features, probs = _extract(ext, batches)
+            x = inputs[name] = MetricInputs(features, probs, self.real.get(name), real_labels=self.real_labels.get(name))
             if self.latent is not None and self.latent.mode:
-                fake_labels[name] = self.latent.labels(torch.cat(codes)).cpu()
+                x.fake_labels = self.latent.labels(torch.cat(codes)).cpu()
             if self.latent is not None and self.latent.k:
-                fake_codes[name] = self.latent.categories(torch.cat(codes)).cpu()
-        return compute_metrics(self.specs, fake=fakes, real=self.real, fake_labels=fake_labels,
-                               real_labels=self.real_labels, fake_codes=fake_codes)
+                x.fake_codes = self.latent.categories(torch.cat(codes)).cpu()
+        return compute_metrics(self.specs, inputs)
 
     @property
     def primary(self):

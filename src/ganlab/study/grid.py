@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from ganlab.errors import ConfigError
-from ganlab.study.trials import STUDY_METRIC_KINDS, check_metric, group_settings, trial_overrides
+from ganlab.study.trials import check_metric, group_settings, trial_overrides
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 ENTRY_KEYS = ("name", "preset", "objective", "sets")
@@ -122,7 +122,7 @@ def make_grid_definition(entries, seeds=1, kimg=None, eval_every=None, eval_at=(
         e_kind = kinds[key]
         if metric is None:  # the first of the config's metrics that gives one number per eval point
             metric = "rkl" if e_kind == "points" else next(
-                (m for m in cfg.metrics if METRICS.lookup(m).kind in STUDY_METRIC_KINDS), None)
+                (m for m in cfg.metrics if METRICS.lookup(m).scalar), None)
         check_metric(metric, e_kind, e["preset"])
     definition = {"preset": "grid", "objectives": [e["name"] for e in entries], "space": "grid", "trials": seeds,
                   "kimg": kimg, "eval_every": None if eval_every is None else float(eval_every), "eval_at": eval_at,

@@ -4,9 +4,6 @@ can score them. The grid, the launcher and the worker all read this; it reads no
 
 from ganlab.errors import ConfigError
 
-STUDY_METRIC_KINDS = ("fid", "kid", "is", "classes", "toy")  # one number per eval point
-
-
 def is_grid(definition):
     return bool(definition.get("grid"))
 
@@ -51,7 +48,7 @@ def trial_overrides(definition, group, setting):
     every, at, metric = definition["eval_every"], definition.get("eval_at") or [], definition["metric"]
     if every:
         over["snapshot_kimg"] = every  # a checkpoint at every eval point: a retried trial loses at most one interval
-    if METRICS[metric].kind == "toy":
+    if "modes" in METRICS[metric].needs:
         over["log_kimg"] = every or min(at)  # toy metrics come with every log line
     else:
         others = [m for m in sets.get("metrics", preset.get("metrics") or []) if m != metric]
@@ -69,9 +66,9 @@ def check_metric(metric, data_kind, preset):
     if metric is None:
         raise ConfigError(f"preset {preset!r} names no metric; expected --metric (see `ganlab list metrics`)")
     spec = METRICS.lookup(metric)
-    if spec.kind not in STUDY_METRIC_KINDS:
+    if not spec.scalar:
         raise ConfigError(f"--metric {metric} gives several numbers per eval point; expected an fid, kid, score, "
                           f"classes or toy metric (e.g. fid5k_lenet, rkl)")
-    if (spec.kind == "toy") != (data_kind == "points"):
+    if ("modes" in spec.needs) != (data_kind == "points"):
         expected = "a toy metric (rkl, modes, hq)" if data_kind == "points" else "an image metric such as fid5k_lenet"
         raise ConfigError(f"--metric {metric} does not fit preset {preset!r}, whose data are {data_kind}s; expected {expected}")
