@@ -26,12 +26,12 @@ def test_list_prints_one_registered_name_per_line(run_cli, kind):
     from ganlab.networks import NETWORKS
     from ganlab.objectives import OBJECTIVES
     from ganlab.presets import PRESETS
+    from ganlab.pretrained import index
+    from ganlab.regularizers import CONSTRAINTS, PENALTIES
     from ganlab.training.gstep import G_STEPS
 
-    from ganlab.pretrained import index
-
-    reg = dict(objectives=OBJECTIVES, g_steps=G_STEPS, networks=NETWORKS, datasets=DATASETS, presets=PRESETS, metrics=METRICS,
-               pretrained=index())[kind]
+    reg = dict(objectives=OBJECTIVES, penalties=PENALTIES, constraints=CONSTRAINTS, g_steps=G_STEPS, networks=NETWORKS,
+               datasets=DATASETS, presets=PRESETS, metrics=METRICS, pretrained=index())[kind]
     res = run_cli("list", kind)
     assert res.code == 0
     assert [line.split()[0] for line in res.out.splitlines()] == sorted(reg)
