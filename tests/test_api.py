@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_config_applies_preset_then_overrides():
     cfg = ganlab.configure("toy-ring-wgan-gp", **{"g_opt.lr": 1e-3, "kimg": 2})
     assert cfg.objective == "wgan-gp" and cfg.g_opt.lr == 1e-3 and cfg.kimg == 2
-    assert cfg.description.startswith("toy-ring-wgan-gp: ")
+    assert cfg.description.startswith("toy-ring-wgan-gp with g_opt.lr=0.001, kimg=2 (the base: ")  # as `ganlab train` says it
     with pytest.raises(ConfigError, match="g_opt.lrr"):
         ganlab.configure("demo", **{"g_opt.lrr": 1})
 
@@ -44,12 +44,12 @@ def test_load_generator_refuses_a_missing_run(tmp_path):
 
 
 def test_multi_line_library_messages_print_as_one_line(run_cli, monkeypatch):
-    import ganlab.cli
+    import ganlab.rundir
 
     def broken(*args, **kwargs):
         raise DataError("data.path: 'x.png' is not a readable image: cannot identify\n  image file\n\n(truncated?)")
 
-    monkeypatch.setattr(ganlab.cli.rundir, "load_run", broken)
+    monkeypatch.setattr(ganlab.rundir, "load_run", broken)
     res = run_cli("sample", "anything")
     assert res.code == 2
     assert res.err == "ganlab: error: data.path: 'x.png' is not a readable image: cannot identify image file (truncated?)\n"

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.training.latent import Latent, sample_z

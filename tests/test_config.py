@@ -2,7 +2,8 @@
 
 import pytest
 
-from ganlab.config import _field_keys, make_config, parse_overrides
+from ganlab.config import _field_keys, parse_overrides
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError
 from ganlab.presets import PRESETS
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from ganlab.config import _field_keys, make_config, parse_overrides
+from ganlab.config import _field_keys, parse_overrides
+from ganlab.resolve import make_config
 from ganlab.errors import GanlabError
 from ganlab.rundir import config_from_yaml
 

@@ -12,7 +12,8 @@ import typing
 import pytest
 
 from ganlab import config as config_module
-from ganlab.config import Config, make_config, parse_overrides
+from ganlab.config import Config, parse_overrides
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError, GanlabError
 from ganlab.objectives import OBJECTIVES, build_objective, objective_params
 from ganlab.rundir import config_from_yaml

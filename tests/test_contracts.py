@@ -5,7 +5,7 @@ here without editing this file."""
 import pytest
 import torch
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError
 from ganlab.data.base import Dataset
 from ganlab.networks import NETWORKS

@@ -6,7 +6,7 @@ where one is: `pytest tests/test_cuda.py`."""
 import pytest
 import torch
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.objectives import OBJECTIVES
 from ganlab.training.loop import training_loop
 from ganlab.utils.checkpoint import load_checkpoint

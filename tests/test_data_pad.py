@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from ganlab.config import DataConfig, make_config
+from ganlab.config import DataConfig
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.data.base import Dataset, pad_dataset
 from ganlab.errors import ConfigError

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.utils.checkpoint import load_checkpoint

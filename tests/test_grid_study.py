@@ -30,7 +30,7 @@ def test_eval_schedule_crosses_every_interval_and_listed_point():
 
 
 def test_eval_at_kimg_is_validated():
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
 
     assert make_config({"eval_at_kimg": [1, 2.5]}).eval_at_kimg == [1.0, 2.5]
     for bad in ([0], [-1], ["x"], [True]):
@@ -39,7 +39,7 @@ def test_eval_at_kimg_is_validated():
 
 
 def test_training_evaluates_at_listed_points(tmp_path):
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.rundir import read_metrics
     from ganlab.training.loop import training_loop
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.training.latent import Latent, interpolation_codes, lerp, slerp
 
 pytestmark = pytest.mark.usefixtures("one_thread")

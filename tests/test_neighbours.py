@@ -82,7 +82,7 @@ def test_summary_holds_the_numbers():
 def test_held_out_uses_the_test_split_where_the_data_has_one(tmp_path):
     from omegaconf import OmegaConf
 
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.data import load_dataset
     from test_data import write_idx
 

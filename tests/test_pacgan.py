@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError
 from ganlab.presets import PRESETS
 from ganlab.regularizers import gradient_penalty, r1_penalty

@@ -11,7 +11,7 @@ import yaml
 from torch import nn
 
 from ganlab.cli import main
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.objectives import build_objective, objective_of

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.training.distributed import World
 from ganlab.errors import ConfigError
 from ganlab.regularizers import dragan_penalty, gradient_penalty, r1_penalty

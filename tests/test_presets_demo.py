@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.presets import PRESETS, preset_overrides
 from ganlab.rundir import read_metrics
 

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ganlab import rundir
-from ganlab.config import NetConfig, make_config
+from ganlab.config import NetConfig
+from ganlab.resolve import make_config
 from ganlab.data.base import Dataset
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS, build_network

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.data.base import Dataset
 from ganlab.networks.layers import Gated
 from ganlab.objectives import build_objective, objective_of

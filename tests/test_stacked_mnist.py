@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganlab.config import DataConfig, make_config
+from ganlab.config import DataConfig
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.data.stacked import MAX_STACKS, mode_of, stack_digits
 from ganlab.errors import ConfigError, DataError

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError
 from ganlab.training.gstep import build_g_step, functional_update
 from ganlab.objectives import build_objective

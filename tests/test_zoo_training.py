@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganlab import rundir
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.errors import ConfigError
 from ganlab.networks import NETWORKS

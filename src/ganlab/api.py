@@ -15,17 +15,13 @@ from pathlib import Path
 import torch
 
 from ganlab import rundir
-from ganlab.config import make_config
-from ganlab.presets import preset_overrides
+from ganlab.resolve import make_config, train_overrides
 
 
 def configure(preset=None, **overrides):
     """A validated config: defaults, then `preset` (`ganlab list presets`), then dotted-key
     overrides (`**{"g_opt.lr": 1e-4}`), exactly as `ganlab train --preset P --set K=V`."""
-    values = preset_overrides(preset, overrides.get("objective")) if preset else {}
-    if preset:
-        values["description"] = f"{preset}: {values['description']}"
-    return make_config({**values, **overrides})
+    return make_config(train_overrides(preset, sets=overrides))
 
 
 def build_networks(cfg, dataset=None, device="cpu"):

@@ -12,10 +12,10 @@ import click
 from omegaconf import OmegaConf
 
 from ganlab import __version__, rundir
-from ganlab.config import make_config, parse_overrides, validate
+from ganlab.config import parse_overrides
 from ganlab.cli_options import folder_option
-from ganlab.errors import ConfigError, GanlabError, one_line
-from ganlab.presets import PRESETS, preset_overrides, run_label
+from ganlab.errors import GanlabError, one_line
+from ganlab.presets import PRESETS, run_label
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -76,6 +76,7 @@ objective hyperparameters go under objective_args (see `ganlab list objectives`)
               help="With --nproc: restart every process this often after a failure (each continues the run).")
 def train(preset, config_file, sets, name, kimg, epochs, seed, device, eval_every, out, dry_run, resume_dir, force, quiet,
           nproc, max_restarts):
+    from ganlab.resolve import resolve_train, train_overrides
     from ganlab.training.distributed import World, launch, remember_run, restarted_run
     from ganlab.training.loop import training_loop
 
@@ -86,45 +87,10 @@ def train(preset, config_file, sets, name, kimg, epochs, seed, device, eval_ever
         raise click.UsageError("--resume continues a run with its own config and name; give --set, --kimg or "
                                "--epochs to change it, not --preset, --config or --name")
     raw_sets, sets = list(sets), parse_overrides(sets)
-    from_file = rundir.overrides_from_file(config_file) if config_file else {}
-    objective = sets.get("objective", from_file.get("objective"))
-    overrides = preset_overrides(preset, objective) if preset else {}
-    if preset:
-        overrides["description"] = f"{preset}: {overrides['description']}"
-    overrides.update(from_file)
-    overrides.update(sets)
-    if "description" not in sets and set(sets) - {"seed"}:  # what changed comes first
-        base = from_file.get("description") or (PRESETS.lookup(preset)["description"] if preset else "")
-        head = preset or (Path(config_file).name if config_file else "defaults")
-        overrides["description"] = f"{head} with {', '.join(raw_sets)}" + (f" (the base: {base})" if base else "")
-    if seed is not None:
-        overrides["seed"] = seed
-    if device is not None:
-        overrides["device"] = device
-    if eval_every is not None:
-        overrides["eval_kimg"] = eval_every
-
-    state = None
+    overrides = train_overrides(preset, config_file, sets, raw_sets, seed, device, eval_every)
     if world.size > 1 and not resume_dir:  # torchrun restarted every process: continue the run it had made
         resume_dir = world.broadcast_text(restarted_run(out) if world.main else None) or None
-    if resume_dir:
-        old_cfg, state = rundir.load_resume(resume_dir, force)
-        cfg = make_config({**rundir.flatten(rundir.config_to_dict(old_cfg)), **overrides})
-        changed = rundir.config_changes(old_cfg, cfg)
-        if changed and not force:
-            raise ConfigError(f"--resume with a changed config ({', '.join(changed[:5])}) is refused; expected the "
-                              f"run's own config, or --force")
-    else:
-        cfg = make_config(overrides)
-    dataset = None
-    if epochs is not None:
-        from ganlab.data import load_dataset
-
-        dataset = load_dataset(cfg.data)
-        cfg.kimg = epochs * len(dataset) / 1000
-    elif kimg is not None:
-        cfg.kimg = kimg
-    validate(cfg)  # --kimg / --epochs too (click lets nan through its ranges)
+    cfg, state, dataset = resolve_train(overrides, resume_dir, force, kimg, epochs)
 
     if dry_run:
         click.echo(OmegaConf.to_yaml(cfg), nl=False)

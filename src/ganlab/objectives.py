@@ -21,6 +21,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
+from ganlab.config.validation import config_check
 from ganlab.errors import ConfigError, shown, suggest
 from ganlab.fdivergences import FDIVERGENCES
 from ganlab.regularizers import (CONSTRAINTS, PENALTIES, dragan_penalty, gradient_penalty, mean_matching, r1_penalty,
@@ -308,6 +309,17 @@ def build_objective(name, args=None, penalty=None, penalty_args=None, constraint
             **_checked_args(CONSTRAINTS, constraint, constraint_args, "constraint_args"))
         objective = dataclasses.replace(objective, constraint=term)
     return objective
+
+
+@config_check("objective: with its penalty and constraint")
+def _check(cfg):
+    for key, registry in (("penalty", PENALTIES), ("constraint", CONSTRAINTS)):
+        if cfg[key] not in (None, "none"):
+            registry.lookup(cfg[key])
+        elif cfg[key] is None and cfg[f"{key}_args"]:
+            raise ConfigError(f"{key}_args = {shown(dict(cfg[f'{key}_args']))} is set without a {key}; expected {key} "
+                              f"= one of: {', '.join(sorted(registry))}")
+    objective_of(cfg)
 
 
 def objective_of(cfg):

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganlab.config import make_config
 from ganlab.errors import CheckpointError, ConfigError
 
 CONFIG = "config.yaml"
@@ -97,6 +96,8 @@ def config_from_yaml(text, source):
     if not isinstance(data, dict):
         raise CheckpointError(f"{source} does not hold a config mapping; expected a config written by `ganlab train`")
     try:
+        from ganlab.resolve import make_config  # it imports the modules that check configs
+
         return make_config(flatten(data))
     except ConfigError as exc:
         raise CheckpointError(f"{source} holds an invalid config: {exc}") from None

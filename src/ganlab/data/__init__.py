@@ -9,6 +9,7 @@ Loaders never download; `ganlab.data.download` fetches the known archives for on
 
 from dataclasses import replace
 
+from ganlab.config.validation import config_check
 from ganlab.data.base import DATASETS, Dataset, conform_images, pad_dataset, validate_dataset
 from ganlab.data import toy, embedded, images, arrays, stacked  # noqa: F401  (they register their datasets)
 
@@ -25,3 +26,8 @@ def load_dataset(cfg) -> Dataset:
 
 
 __all__ = ["DATASETS", "Dataset", "load_dataset"]
+
+
+@config_check("data: the dataset's name")
+def _check(cfg):
+    DATASETS.lookup(cfg.data.name)

@@ -44,6 +44,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable, Tuple
 
+from ganlab.config.validation import config_check
+from ganlab.errors import ConfigError
 from ganlab.utils.registry import Registry
 
 METRICS = Registry("metric")
@@ -208,3 +210,14 @@ _metric("info_err5k_lenet", "InfoGAN: error of the categorical code as a digit c
 _metric("fid10k_inception", "FID, 10k generated vs 10k real, InceptionV3 pool3 (FID weights from a local file)", "fid", extractor="inception-fid", num=10000)
 _metric("kid10k_inception", "KID (cubic kernel, 100 subsets of 1000), 10k vs 10k, InceptionV3 pool3", "kid", extractor="inception-fid", num=10000)
 _metric("is10k_inception", "Inception Score, 10k samples, 10 splits, FID-weights InceptionV3 logits", "is", extractor="inception-fid", num=10000, lower_is_better=False)
+
+
+@config_check("metrics: names, and a primary metric giving one number at each eval point")
+def _check(cfg):
+    for name in cfg.metrics or ():
+        METRICS.lookup(name)
+    if cfg.metrics:
+        first = METRICS[cfg.metrics[0]]
+        if not first.scalar or "modes" in first.needs:  # toy metrics come with the log rows, not at eval points
+            raise ConfigError(f"metrics[0] = {cfg.metrics[0]!r} cannot be the primary metric; expected an fid, kid, score, "
+                              f"classes or class-conditional metric first")

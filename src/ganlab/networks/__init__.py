@@ -11,6 +11,7 @@ Every builder has the signature `fn(role, cfg, shape, z_dim, image) -> nn.Module
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ganlab.config.validation import config_check
 from ganlab.utils.registry import Registry
 
 NETWORKS = Registry("network")  # name -> builder; filled by the imports below
@@ -38,3 +39,9 @@ def add_spectral_norm(net):
         if isinstance(module, WEIGHT_LAYERS):
             spectral_norm(module, n_power_iterations=1)  # dim 1 (out) for ConvTranspose2d
     return net
+
+
+@config_check("networks: G's and D's families")
+def _check(cfg):
+    NETWORKS.lookup(cfg.G.arch)
+    NETWORKS.lookup(cfg.D.arch)

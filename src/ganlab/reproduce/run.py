@@ -250,7 +250,7 @@ def recipe_hash(definition, group):
     recipe gives the same hash, any change of preset, --set or schedule another."""
     import hashlib
 
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.rundir import config_to_dict
     from ganlab.study.trials import trial_overrides
 

@@ -88,7 +88,7 @@ def read_grid_file(path):
 def make_grid_definition(entries, seeds=1, kimg=None, eval_every=None, eval_at=(), metric=None, seed=0, sets=None):
     """The validated definition of a grid study; every (config, seed) is checked before anything
     is written. `kimg` None keeps each config's own length (all must agree: one study, one length)."""
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.data import load_dataset
     from ganlab.metrics import METRICS
     from ganlab.presets import preset_overrides

@@ -24,7 +24,7 @@ def make_definition(preset, objectives, space="wide", trials=10, kimg=None, eval
                     sets=None):
     """The validated study definition (a JSON-able dict); every trial's config is checked here,
     before anything is written."""
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.data import load_dataset
     from ganlab.objectives import OBJECTIVES
     from ganlab.presets import PRESETS

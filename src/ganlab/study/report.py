@@ -67,7 +67,7 @@ def load_rows(study, definition):
 
 def _resolved(definition, row):
     """{label: value} of a row's hyperparameters as trained (trial 0's come from the preset)."""
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.objectives import objective_of, objective_params
     from ganlab.study.trials import trial_overrides
 

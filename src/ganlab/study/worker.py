@@ -108,7 +108,7 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
     """Train one trial's run (resuming its checkpoint if any) on `device` (None: the config's);
     returns (score, info)."""
     from ganlab import rundir
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.data import load_dataset
     from ganlab.metrics import METRICS
     from ganlab.errors import DivergenceError

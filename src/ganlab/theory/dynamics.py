@@ -212,7 +212,7 @@ def _mc_run(preset, kimg, checkpoints, seed, run_dir, samples=False, **extra):
     """Train `preset` (with `extra` overrides) for `kimg` in segments ending at `checkpoints`
     (resuming each time, which the loop makes identical to one uninterrupted run) and return the
     mode statistics at each (with the final samples if asked), and the dataset."""
-    from ganlab.config import make_config
+    from ganlab.resolve import make_config
     from ganlab.data import load_dataset
     from ganlab.presets import PRESETS
     from ganlab.rundir import FINAL

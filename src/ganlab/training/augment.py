@@ -15,6 +15,7 @@ the paper's code, whose data is in [-1, 1] too.
 import torch
 import torch.nn.functional as F
 
+from ganlab.config.validation import config_check
 from ganlab.errors import ConfigError, suggest
 
 
@@ -73,3 +74,8 @@ def parse_policy(policy):
             raise ConfigError(f"augment = {policy!r} names {name!r}{suggest(name, OPS)}; expected a comma-separated "
                               f"list of: {', '.join(OPS)}")
     return [op for name in names for op in OPS[name]]
+
+
+@config_check("augment: DiffAugment's policy")
+def _check(cfg):
+    parse_policy(cfg.augment)

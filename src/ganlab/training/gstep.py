@@ -27,6 +27,7 @@ import inspect
 import torch
 from torch.func import functional_call
 
+from ganlab.config.validation import config_check
 from ganlab.errors import ConfigError, shown, suggest
 from ganlab.utils.registry import Registry
 
@@ -148,3 +149,12 @@ def check_g_step(name, args):
             expected = "true or false" if kind is bool else "an integer in [0, 100]"
             raise ConfigError(f"g_step_args.{key} = {shown(value)} is out of range; expected {expected}")
     return args
+
+
+@config_check("g_step: how a G step is computed")
+def _check(cfg):
+    G_STEPS.lookup(cfg.g_step)
+    check_g_step(cfg.g_step, cfg.g_step_args)
+    if cfg.precision == "fp16" and cfg.g_step == "unrolled":
+        raise ConfigError("precision = 'fp16' with g_step = 'unrolled' is not supported (the unrolled D updates "
+                          "take gradients outside the loss scaler); expected precision fp32 or bf16")

@@ -31,6 +31,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ganlab.config.validation import config_check
 from ganlab.errors import ConfigError
 
 CLASS_MODES = ("projection", "acgan")  # how D uses the class (latent.classes)
@@ -44,6 +45,7 @@ def sample_z(n, cfg, device, generator=None):
     return torch.randn(n, cfg.z_dim, device=device, generator=generator)  # N(0, I)
 
 
+@config_check("latent: the label path")
 def check_latent(cfg):
     """Refuse latent settings that cannot be combined with the rest of the config (one sentence)."""
     lat = cfg.latent

@@ -16,8 +16,9 @@ interpolation coefficient per packed example (`ganlab.regularizers`, which reads
 pack = 1 and no augmentation, the view is D itself, call for call.
 """
 
-from ganlab.training.augment import parse_policy
+from ganlab.config.validation import config_check
 from ganlab.errors import ConfigError
+from ganlab.training.augment import parse_policy
 
 
 def packed_shape(shape, m):
@@ -74,6 +75,11 @@ class DView:
     def through(self, D):
         """The same view in front of another D (a look-ahead copy, or D at other weights)."""
         return DView(D, self.ops, self.pack, self.y)
+
+
+@config_check("pack: PacGAN packing")
+def _check(cfg):
+    check_pack(cfg.pack, cfg.batch_size)
 
 
 def check_pack(m, batch_size):
