@@ -142,7 +142,7 @@ def test_range_messages_read_as_one_sentence():
 
 def test_validate_catches_a_value_set_after_make_config():
     cfg = make_config()
-    cfg.kimg = math.inf  # as `ganlab train --kimg inf` does today (see the report on cli.py)
+    cfg.kimg = math.inf  # as `ganlab train --kimg inf` does today (see ganlab/cli/train.py)
     with pytest.raises(ConfigError, match=r"^kimg = inf is out of range; expected a finite kimg"):
         config_module.validate(cfg)
 

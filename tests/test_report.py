@@ -232,14 +232,14 @@ def test_seed_groups_are_one_line_with_a_band_and_a_study_summary_is_html(tmp_pa
     """Runs that differ only in the seed share one curve (mean, band of ± std); the study's
     summary.md is rendered as HTML tables, not shown as raw markdown."""
     from ganlab.report.compare import comparison_panels, seed_band, seed_groups
-    from ganlab.report.rundata import load_run
+    from ganlab.report.rundata import read_run
 
     args = ["--preset", "toy-ring-ns", "--set", "G.width=8", "--set", "D.width=8", "--kimg", "0.768",
             "--set", "log_kimg=0.256", "--quiet"]
     for seed in (0, 1, 2):
         assert run_cli("train", *args, "--seed", seed, "--runs", tmp_path / f"s{seed}").code == 0
     assert run_cli("train", *args, "--set", "objective=lsgan", "--runs", tmp_path / "l").code == 0
-    runs = [load_run(next((tmp_path / d).glob("0*"))) for d in ("s0", "s1", "s2", "l")]
+    runs = [read_run(next((tmp_path / d).glob("0*"))) for d in ("s0", "s1", "s2", "l")]
     groups = seed_groups(runs)
     assert [len(g) for g in groups] == [3, 1]
     xs, means, lo, hi = seed_band(groups[0], "loss_D")

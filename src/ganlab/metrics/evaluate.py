@@ -89,7 +89,7 @@ def real_features(extractor_name, extractor, dataset, data_cfg, num, device):
     return feats
 
 
-def generate(G, sample_z, num, seed, device, codes=None):
+def sample_batches(G, sample_z, num, seed, device, codes=None):
     """Yield `num` samples of G in batches, from latent codes of a generator seeded with `seed`;
     the codes are appended to the list `codes` when one is given."""
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -215,7 +215,7 @@ class Evaluator:
         for name, ext in self.extractors.items():
             num = max(s.num for s in self.specs.values() if s.extractor == name)
             codes = []
-            batches = generate(G, sample_z, num, seed, self.device, codes)
+            batches = sample_batches(G, sample_z, num, seed, self.device, codes)
             if self.progress:
                 from tqdm.auto import tqdm
 

@@ -17,7 +17,7 @@ from ganlab.report import page
 from ganlab.report.page import esc
 from ganlab.report.compare import compare_page
 from ganlab.report.plots import GROUPS, TITLES, Panel, render
-from ganlab.report.rundata import (band, best_point, is_number, is_study_dir, load_run, load_study, lower_is_better,
+from ganlab.report.rundata import (band, best_point, is_number, is_study_dir, load_study, read_run, lower_is_better,
                                    null_keys, numeric_keys, objective_text, series, throughput)
 
 REPORT = "report.html"
@@ -48,7 +48,7 @@ def build(paths):
         return f"Study {name}", compare_page(f"Study {name}", runs, study_dir=paths[0])
     runs = []
     for p in paths:
-        runs += load_study(p)[1] if is_study_dir(p) else [load_run(p)]
+        runs += load_study(p)[1] if is_study_dir(p) else [read_run(p)]
     if len(runs) == 1:
         return runs[0].name, run_page(runs[0])
     _unique_names(runs)
@@ -237,7 +237,7 @@ def section_evals(run):
     return page.section("Evaluations (ganlab eval)", page.table(headers, rows, numeric=("kimg", "seeds", *keys)))
 
 
-# Figures the latent tools write into the run directory by default (ganlab.sample_commands).
+# Figures the latent tools write into the run directory by default (ganlab.cli.sample).
 LATENT_FIGURES = (("interpolate-seed*.png", "latent walks (ganlab interpolate)"),
                   ("traverse*-seed*.png", "InfoGAN code traversal (ganlab interpolate --traverse)"),
                   ("neighbours-seed*.png", "samples beside their nearest training images (ganlab neighbours)"))

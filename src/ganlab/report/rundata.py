@@ -51,7 +51,7 @@ def is_study_dir(path):
     return Path(path, TRIALS).is_dir()
 
 
-def load_run(path, name=None):
+def read_run(path, name=None):
     """A Run of run directory `path`; CheckpointError when it is not one."""
     path = rundir.require_run_dir(path, checkpoint=False)
     text, config = _read_config(path)
@@ -80,7 +80,7 @@ def load_study(path):
     from tqdm.auto import tqdm
 
     bar = tqdm(trials, desc=f"reading {path.name}'s trials", disable=len(trials) < 10, leave=False)
-    return path.name, [load_run(p, trial_name(p)) for p in bar]
+    return path.name, [read_run(p, trial_name(p)) for p in bar]
 
 
 def trial_name(path):

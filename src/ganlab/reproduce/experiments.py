@@ -278,10 +278,10 @@ class LucicMnist(Reproduction):
                                eval_every=every, metric="fid5k_lenet", seed=0, sets=sets)
 
     def figures(self, results, folder, study):
-        from ganlab.study.report import write_report
+        from ganlab.study.report import write_study_report
 
         if study is not None:
-            write_report(study, results.definition, folder / "study")
+            write_study_report(study, results.definition, folder / "study")
 
     def sections(self, results, folder, study=None):
         from ganlab.reproduce.published import LUCIC, LUCIC_MNIST_FID, LUCIC_MNIST_KIMG, LUCIC_NARROW_TRIALS

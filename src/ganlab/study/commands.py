@@ -1,11 +1,11 @@
-"""`ganlab study run | work | status | report`: the study's command-line group (added to cli.py)."""
+"""`ganlab study run | work | status | report`: the study's command-line group (added to the `ganlab` group in ganlab/cli/)."""
 
 import sys
 from pathlib import Path
 
 import click
 
-from ganlab.cli_options import folder_option
+from ganlab.cli.options import folder_option
 from ganlab.errors import ConfigError
 
 STORAGE_HELP = "Storage URL (default sqlite:///OUT/NAME/study.db; postgresql+psycopg2://USER@HOST/DB for many machines)."
@@ -254,12 +254,12 @@ def study_report(name, storage, out, report_dir):
       ganlab study report ring
       ganlab study report mnist5k-small --report-dir docs/study
     """
-    from ganlab.study.report import write_report
+    from ganlab.study.report import write_study_report
     from ganlab.study.storage import load_study
 
     folder, url = _location(name, storage, out)
     study_obj, definition = load_study(name, url, folder)
-    path = write_report(study_obj, definition, Path(report_dir or folder / "report"))
+    path = write_study_report(study_obj, definition, Path(report_dir or folder / "report"))
     click.echo(f"wrote {path} and its figures")
 
 

@@ -96,7 +96,7 @@ def settings_text(definition, row):
     return ", ".join(f"{k}={_fmt(v)}" for k, v in dim_values(row["objective"], definition["space"], row["setting"]).items())
 
 
-def write_report(study, definition, folder, draws=DRAWS, seed=0):
+def write_study_report(study, definition, folder, draws=DRAWS, seed=0):
     """Figures and summary.md in `folder`; returns the summary's path."""
     import matplotlib
 

@@ -61,7 +61,7 @@ def eval_(run_dir, pretrained, metric_list, checkpoint, seeds, real, fake, extra
     from ganlab.training.latent import Latent
     from ganlab.training.models import load_generator
 
-    from ganlab.sample_commands import load_source
+    from ganlab.cli.sample import load_source
 
     cfg, state, label = load_source(run_dir, pretrained, checkpoint, force)
     dataset = load_dataset(cfg.data)
