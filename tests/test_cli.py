@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganlab import rundir
-from ganlab.cli import LIST_KINDS
+from ganlab.cli.listing import LIST_KINDS
 from ganlab.utils.checkpoint import load_checkpoint
 
 SMALL_DCGAN = ["--preset", "mnist5k-dcgan-ns", "--set", "G.width=8", "--set", "D.width=8", "--quiet"]

@@ -176,7 +176,7 @@ def test_a_run_without_a_final_value_gets_no_verdict_and_misses_the_goal():
 def test_the_committed_real_reference_is_what_the_data_gives():
     """The pages read MNIST-5k's own reference values from real_reference.json; recomputed here (the
     last digits of a float32 network's features may differ between machines, hence the tolerance)."""
-    from ganlab.reproduce.run import real_reference, reference_values
+    from ganlab.reproduce.tables import real_reference, reference_values
 
     score, fids, classes = reference_values("mnist5k")
     fresh = real_reference("mnist5k")

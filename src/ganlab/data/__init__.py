@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ganlab.config.validation import config_check
 from ganlab.data.base import DATASETS, Dataset, conform_images, pad_dataset, validate_dataset
-from ganlab.data import toy, embedded, images, arrays, stacked  # noqa: F401  (they register their datasets)
+from ganlab.data import toy, embedded, images, cifar, arrays, stacked  # noqa: F401  (they register their datasets)
 
 
 def load_dataset(cfg) -> Dataset:

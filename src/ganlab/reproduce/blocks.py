@@ -190,7 +190,8 @@ def toy_presets(root, data, rel):
 @BLOCKS.register("demo", "the `demo` preset on fresh seeds: fid5k_lenet, mnist_score5k and classes at each eval point")
 @_from_file("docs/results/demo/results.json")
 def demo(root, data, rel):
-    from ganlab.reproduce.run import at_point, lenet_line, reference_line
+    from ganlab.reproduce.run import at_point
+    from ganlab.reproduce.tables import lenet_line, reference_line
     from ganlab.utils.stats import format_spread
 
     done = [t for t in data["trials"] if t["state"] == "COMPLETE"]

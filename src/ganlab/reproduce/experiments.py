@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
+from ganlab.reproduce.tables import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
 from ganlab.utils.stats import LEVEL, format_spread, summary, verdict
 
 LENET = ["fid5k_lenet", "mnist_score5k", "classes5k_lenet", "pr5k_lenet"]

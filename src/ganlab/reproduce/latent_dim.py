@@ -4,7 +4,7 @@ noise, and does quality stop improving near it (about 6 for MNIST)?"""
 import math
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
+from ganlab.reproduce.tables import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
 from ganlab.utils.stats import format_spread, mean_spread
 
 Z_DIMS = (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100)

@@ -5,7 +5,7 @@ seeds as PacGAN reports them."""
 import math
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.run import gap_table, lenet_line
+from ganlab.reproduce.tables import gap_table, lenet_line
 from ganlab.utils.stats import LEVEL, bound, mean_spread, verdict
 
 from ganlab.reproduce.published import PACGAN, PACGAN_TABLE1, PACGAN_TOY_KIMG, VEEGAN_TABLE1
