@@ -44,12 +44,12 @@ def test_load_generator_refuses_a_missing_run(tmp_path):
 
 
 def test_multi_line_library_messages_print_as_one_line(run_cli, monkeypatch):
-    import ganlab.rundir
+    import ganlab.resolve
 
     def broken(*args, **kwargs):
         raise DataError("data.path: 'x.png' is not a readable image: cannot identify\n  image file\n\n(truncated?)")
 
-    monkeypatch.setattr(ganlab.rundir, "load_run", broken)
+    monkeypatch.setattr(ganlab.resolve, "load_run", broken)
     res = run_cli("sample", "anything")
     assert res.code == 2
     assert res.err == "ganlab: error: data.path: 'x.png' is not a readable image: cannot identify image file (truncated?)\n"

@@ -156,13 +156,13 @@ def test_eval_computes_the_toy_metrics_of_a_toy_run(run_cli, tmp_path):
     shown = {line.split()[0]: line.split()[1] for line in r.out.splitlines()[1:]}
     assert set(shown) == {"modes", "hq", "rkl"}
     # The same numbers by hand: 2,500 samples of G from z drawn with seeds 0 and 1, PacGAN's rules.
-    from ganlab import rundir
+    from ganlab import resolve
     from ganlab.data import load_dataset
     from ganlab.training.latent import Latent
     from ganlab.metrics.toy import toy_metrics
     from ganlab.training.models import load_generator
 
-    cfg, state = rundir.load_run(run)
+    cfg, state = resolve.load_run(run)
     data = load_dataset(cfg.data)
     G = load_generator(cfg, state, data, torch.device("cpu")).eval()
     hq = []

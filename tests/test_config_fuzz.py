@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from ganlab.config import _field_keys, parse_overrides
 from ganlab.resolve import make_config
 from ganlab.errors import GanlabError
-from ganlab.rundir import config_from_yaml
+from ganlab.resolve import config_from_yaml
 
 KEYS = _field_keys() + ["objective_args.a", "objective_args.gp_weight", "objective_args.g_loss", "objective_args"]
 VALID = ["g_opt.lr=1e-4", "kimg=0.5", "batch_size=32", "metrics=[fid5k_lenet,kid5k_lenet]", "objective_args.a=0",

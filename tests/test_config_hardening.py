@@ -16,7 +16,7 @@ from ganlab.config import Config, parse_overrides
 from ganlab.resolve import make_config
 from ganlab.errors import ConfigError, GanlabError
 from ganlab.objectives import OBJECTIVES, build_objective, objective_params
-from ganlab.rundir import config_from_yaml
+from ganlab.resolve import config_from_yaml
 
 
 def _leaves(cls=Config, prefix=""):

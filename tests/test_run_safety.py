@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from ganlab import rundir
+from ganlab.resolve import make_config
 from ganlab.utils.checkpoint import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -290,7 +291,7 @@ def test_divergence_with_rollbacks_exhausted_stops_with_one_line(run_cli, tmp_pa
 
 
 def test_a_run_directory_appears_only_whole(tmp_path, monkeypatch):
-    cfg = rundir.make_config({})
+    cfg = make_config({})
 
     def killed(*args):
         raise KeyboardInterrupt  # as if the process died while filling the folder

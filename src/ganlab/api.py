@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ganlab import rundir
-from ganlab.resolve import make_config, train_overrides
+from ganlab.resolve import load_run, make_config, train_overrides
 
 
 def configure(preset=None, **overrides):
@@ -92,7 +92,7 @@ def load_generator(run_dir, checkpoint="latest", device="cpu", force=False):
     from ganlab.training.models import load_generator as load
     from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(Path(run_dir), checkpoint, force)
+    cfg, state = load_run(Path(run_dir), checkpoint, force)
     dataset = load_dataset(cfg.data)
     G = load(cfg, state, dataset, select_device(device))
     return TrainedGenerator(G.eval(), cfg, int(state["cur_nimg"]) / 1000, Latent.of(cfg, dataset))

@@ -87,22 +87,6 @@ def flatten(d, prefix=""):
     return out
 
 
-def config_from_yaml(text, source):
-    """A validated Config from YAML text (a run's config.yaml or a checkpoint's copy)."""
-    try:
-        data = OmegaConf.to_container(OmegaConf.create(text))
-    except Exception:
-        raise CheckpointError(f"{source} is not valid YAML; expected a config written by `ganlab train`") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{source} does not hold a config mapping; expected a config written by `ganlab train`")
-    try:
-        from ganlab.resolve import make_config  # it imports the modules that check configs
-
-        return make_config(flatten(data))
-    except ConfigError as exc:
-        raise CheckpointError(f"{source} holds an invalid config: {exc}") from None
-
-
 def overrides_from_file(path):
     """The dotted-key overrides of a YAML config file (a run's config.yaml, or a user's with any subset
     of its keys); the keys are checked when the config is made."""
@@ -143,23 +127,6 @@ def config_changes(old_cfg, new_cfg):
     old, new = flatten(config_to_dict(old_cfg)), flatten(config_to_dict(new_cfg))
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
             if k not in RESUME_FREE_KEYS and old.get(k) != new.get(k)]
-
-
-def load_resume(path, force=False):
-    """(config, checkpoint state or None) to resume run directory `path` from.
-
-    The latest checkpoint must carry the directory's run id and agree with its config.yaml (both
-    unless `force`). A directory killed before its first checkpoint gives (its config.yaml, None):
-    the run starts over in place."""
-    path = require_run_dir(path, checkpoint=False)
-    if not has_checkpoint(path):
-        return load_config(path), None
-    cfg, state = load_run(path, "latest", force)
-    changed = config_changes(cfg, load_config(path))
-    if changed and not force:
-        raise CheckpointError(f"{CONFIG} of {str(path)!r} differs from its latest checkpoint ({', '.join(changed[:3])}); "
-                              f"expected the files of one run, or --force to resume with the checkpoint's config")
-    return cfg, state
 
 
 def has_checkpoint(path):
@@ -206,31 +173,6 @@ def check_identity(path, state, source, force=False):
 def checkpoint_path(path, checkpoint):
     """The file of `checkpoint` (latest, final, best or a path) of run directory `path`."""
     return {"latest": path / LATEST, "final": path / FINAL, "best": path / BEST}.get(checkpoint, Path(checkpoint))
-
-
-def load_run(path, checkpoint="latest", force=False):
-    """(config, checkpoint state) of a run directory; `checkpoint` is latest, final, best or a path.
-
-    The checkpoint must carry the directory's run id (see the module docstring) unless `force`."""
-    path = require_run_dir(path)
-    ckpt = checkpoint_path(path, checkpoint)
-    from ganlab.utils.checkpoint import load_checkpoint  # torch: imported by the commands that load
-
-    state = load_checkpoint(ckpt)
-    check_identity(path, state, repr(str(ckpt)), force)
-    cfg = config_from_yaml(state["config"], f"checkpoint {str(ckpt)!r}")
-    return cfg, state
-
-
-def load_config(path):
-    """The config of a run directory from its config.yaml (for one that has no checkpoint yet)."""
-    file = Path(path) / CONFIG
-    try:
-        text = file.read_text()
-    except (OSError, UnicodeDecodeError):
-        raise CheckpointError(f"{str(path)!r} is not a run directory; expected a folder made by `ganlab train` "
-                              f"holding a readable {CONFIG}") from None
-    return config_from_yaml(text, repr(str(file)))
 
 
 def write_json(path, data):

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 
-from ganlab import rundir
 from ganlab.errors import ConfigError
 
 
@@ -40,7 +39,9 @@ def load_source(run_dir, pretrained, checkpoint="latest", force=False):
 
         cfg, state = shipped.load(pretrained)
         return cfg, state, f"pretrained {pretrained}"
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    from ganlab.resolve import load_run
+
+    cfg, state = load_run(run_dir, checkpoint, force)
     return cfg, state, str(run_dir)
 
 
@@ -205,9 +206,10 @@ def neighbours(run_dir, n, rows, k, seed, out_file, json_file, checkpoint, devic
 def _image_run(run_dir, checkpoint, force, device, what):
     """(config, checkpoint state, device, dataset) of a run on images; refused for point data."""
     from ganlab.data import load_dataset
+    from ganlab.resolve import load_run
     from ganlab.utils.device import select_device
 
-    cfg, state = rundir.load_run(run_dir, checkpoint, force)
+    cfg, state = load_run(run_dir, checkpoint, force)
     dev = select_device(device)
     dataset = load_dataset(cfg.data)
     if dataset.kind != "image":

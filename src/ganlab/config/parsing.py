@@ -1,6 +1,6 @@
 """Dotted-key overrides into a Config: `--set` values parsed as plain YAML scalars (tags, anchors,
 nesting and control text refused), every value type- and range-checked as the schema says, and
-`parse_config`, the defaults with the overrides merged in and checked by `validate`."""
+each failure one sentence naming the key (`parse_config` in validation.py merges and validates)."""
 
 import math
 import re
@@ -11,7 +11,6 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganlab.config.ranges import expected, schema
-from ganlab.config.schema import Config
 from ganlab.errors import ConfigError, shown, suggest
 
 
@@ -163,25 +162,6 @@ def _parse_value(key, text):
     if kind in (int, float) and isinstance(value, (int, float)) and ":" in text:
         raise refuse("uses YAML's base-60 notation")
     return value
-
-
-def parse_config(overrides=None):
-    """A Config (an OmegaConf structured DictConfig) from dotted-key overrides, checked by
-    `validate`: every key and value, and the checks the modules owning the keys registered
-    (`ganlab.resolve.make_config` is the one to call: it makes sure they are registered)."""
-    cfg = OmegaConf.structured(Config)
-    for key, value in (overrides or {}).items():
-        key = str(key)
-        _check_key(key)
-        value = check_value(key, value)
-        try:
-            OmegaConf.update(cfg, key, value, merge=True)
-        except (OmegaConfBaseException, ValueError, TypeError, OverflowError) as exc:
-            raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {_expected_type(cfg, key)}") from exc
-    from ganlab.config.validation import validate
-
-    validate(cfg)
-    return cfg
 
 
 def _expected_type(cfg, key):

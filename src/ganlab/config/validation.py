@@ -7,8 +7,10 @@ packing, DiffAugment's policy, the label path, the metrics. Each module register
 import re
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from ganlab.config.parsing import _show, check_value
+from ganlab.config.parsing import _check_key, _expected_type, _show, check_value
+from ganlab.config.schema import Config
 from ganlab.config.ranges import schema
 from ganlab.errors import ConfigError
 
@@ -54,3 +56,20 @@ def validate(cfg):
     require(dev in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d{1,4}", dev), "device", "auto, cpu, cuda or cuda:N")
     for check in CHECKS.values():
         check(cfg)
+
+
+def parse_config(overrides=None):
+    """A Config (an OmegaConf structured DictConfig) from dotted-key overrides, checked by
+    `validate`: every key and value, and the checks the modules owning the keys registered
+    (`ganlab.resolve.make_config` is the one to call: it makes sure they are registered)."""
+    cfg = OmegaConf.structured(Config)
+    for key, value in (overrides or {}).items():
+        key = str(key)
+        _check_key(key)
+        value = check_value(key, value)
+        try:
+            OmegaConf.update(cfg, key, value, merge=True)
+        except (OmegaConfBaseException, ValueError, TypeError, OverflowError) as exc:
+            raise ConfigError(f"{key} = {_show(value)} has the wrong type; expected {_expected_type(cfg, key)}") from exc
+    validate(cfg)
+    return cfg

@@ -42,11 +42,11 @@ def sha256(path):
 
 
 def load(name):
-    """(config, state) of pretrained generator `name`, as `rundir.load_run` gives a run's: the state
+    """(config, state) of pretrained generator `name`, as `ganlab.resolve.load_run` gives a run's: the state
     holds G's weights in fp32 (from the shipped fp16) and the images it was trained on (cur_nimg)."""
     from safetensors.torch import load_file
 
-    from ganlab.rundir import config_from_yaml
+    from ganlab.resolve import config_from_yaml
 
     e = entry(name)
     path = FOLDER / e["file"]
@@ -69,7 +69,7 @@ def export(run_dir, name, out_folder=FOLDER, checkpoint="final"):
     from omegaconf import OmegaConf
     from safetensors.torch import save_file
 
-    from ganlab.rundir import load_run
+    from ganlab.resolve import load_run
 
     cfg, state = load_run(run_dir, checkpoint)
     weights = state.get("G_ema") or state["G"]

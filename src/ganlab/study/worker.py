@@ -108,7 +108,7 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
     """Train one trial's run (resuming its checkpoint if any) on `device` (None: the config's);
     returns (score, info)."""
     from ganlab import rundir
-    from ganlab.resolve import make_config
+    from ganlab.resolve import load_run, make_config
     from ganlab.data import load_dataset
     from ganlab.metrics import METRICS
     from ganlab.errors import DivergenceError
@@ -134,7 +134,7 @@ def run_trial(trial, definition, folder, cfg_id, objective, setting, threads=Non
             cfg.device = device  # this worker's GPU: one worker per device
         state = None
         if (run_dir / rundir.LATEST).is_file():
-            _, state = rundir.load_run(run_dir)
+            _, state = load_run(run_dir)
         rundir.save_config(run_dir, cfg)
         start = time.time()
         reporter = _Reporter(trial, run_dir / rundir.METRICS, metric, lower)
