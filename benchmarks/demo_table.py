@@ -68,7 +68,7 @@ def main(argv=None):
             per_seed = ", ".join(f"s{seed} {r['fid5k_lenet']:.1f} / {r['mnist_score5k']:.2f}" for seed, r in found)
             print(f"| {name} | {kimg:g} | {len(found)} | {fmt(fids, 1)} | {fmt(scores, 2)} | {per_seed} |")
     if args.reference:
-        from ganlab.reproduce.run import real_reference
+        from ganlab.reproduce.tables import real_reference
 
         score, fids, _ = real_reference()
         halves = ", ".join(f"{f:.1f}" for f in fids)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.errors import ConfigError
 from ganlab.training.loop import training_loop
 

@@ -15,7 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganlab.config import make_config
+from ganlab.resolve import make_config
 from ganlab.data import load_dataset
 from ganlab.objectives import objective_of
 from ganlab.presets import PRESETS
