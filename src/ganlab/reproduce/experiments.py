@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ganlab.reproduce import REPRODUCTIONS, Reproduction
-from ganlab.reproduce.tables import lenet_line, metric_table, nearest_grid, reference_line, sample_figure
+from ganlab.reproduce.tables import gap_table, lenet_line, metric_table, nearest_grid, reference_line, sample_figure
 from ganlab.utils.stats import LEVEL, format_spread, summary, verdict
 
 LENET = ["fid5k_lenet", "mnist_score5k", "classes5k_lenet", "pr5k_lenet"]
@@ -74,6 +74,14 @@ class SeedReport(Reproduction):
                  "Networks and optimisers as the report (`ganlab list presets`: report-gan ... report-lsgan-mm); kimg "
                  "counts real images shown to D, so WGAN and WGAN-GP (n_critic 5) take a fifth as many G steps. "
                  "Metrics on 5,000 samples of each run's G against MNIST-5k, LeNet features (`ganlab list metrics`).", ""]
+        kimg, first, k = results.definition["kimg"], results.definition["seed"], results.definition["trials"]
+        lines += gap_table([
+            ("length", f"{kimg:g} kimg ({kimg / 1200:.3g} of the seed's)", "20 epochs of 60,000 images = 1,200 kimg"),
+            ("seeds", f"1 (seed {first})" if k == 1 else f"{k} ({first}-{first + k - 1})", "1 (samples shown, no numbers)"),
+            ("data", "MNIST-5k: 5,000 digits, so 1,200 kimg is 240 passes over them", "MNIST, 60,000 digits"),
+            ("metric", "fid5k_lenet, mnist_score5k, classes, precision/recall on LeNet features", "none (samples only)"),
+            ("networks, optimiser", "the report-* presets: DCGAN, batch 64, lr 1e-4, z 100, Adam(β1 0.5), WGAN RMSProp",
+             "the same")], theirs="the seed report")
         for metric, caption in SHOWN:
             lines += [f"### {caption}", ""] + metric_table(results, metric, points, labels) + [""]
         lines += [reference_line(), "", lenet_line(), ""]
