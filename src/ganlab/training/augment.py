@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ganlab.config.validation import config_check
-from ganlab.errors import ConfigError, suggest
+from ganlab.errors import ConfigError, shown, suggest
 
 
 def brightness(x):
@@ -71,7 +71,7 @@ def parse_policy(policy):
     names = [p.strip() for p in (policy or "").split(",") if p.strip()]
     for name in names:
         if name not in OPS:
-            raise ConfigError(f"augment = {policy!r} names {name!r}{suggest(name, OPS)}; expected a comma-separated "
+            raise ConfigError(f"augment = {shown(policy)} names {shown(name)}{suggest(name, OPS)}; expected a comma-separated "
                               f"list of: {', '.join(OPS)}")
     return [op for name in names for op in OPS[name]]
 
