@@ -360,7 +360,10 @@ def infogan_long(root, data, rel):
     verdict = ("not decided (fewer than two seeds with a value)" if met is None else
                "met: the one-sided 95 % upper bound of the mean error is below 5 %" if met else
                "not met: the one-sided 95 % upper bound of the mean error is not below 5 %")
-    lines += ["", f"Chen et al. 2016 (Sec. 7.1) report about 5 % error for the categorical code used as a digit classifier, "
+    total = data["definition"]["trials"]
+    lines += ["", f"Trials complete: {len(runs)} of {total}" + (" (the study is still running; `ganlab study export` "
+                                                                 "updates the file as trials finish)." if len(runs) < total else "."),
+              "", f"Chen et al. 2016 (Sec. 7.1) report about 5 % error for the categorical code used as a digit classifier, "
                   f"one number without a spread or run count, so no two-sample test is possible; the goal of an error at "
                   f"most 5 % (at the {LEVEL:g} level) is {verdict}. Protocol gap: MNIST-5k (5,000 digits) instead of "
                   f"MNIST's 60,000, so 640 kimg is 128 passes over the data instead of the paper's 50 epochs; the error "
