@@ -68,4 +68,16 @@ def test_every_registered_metric_declares_known_needs():
     known = {"features", "probs", "real", "labels", "codes", "modes"}
     for name, spec in METRICS.items():
         assert spec.needs and set(spec.needs) <= known, name
-        assert any(spec.compute is p["compute"] for p in PROTOCOLS.values()), name
+        assert "modes" in spec.needs or any(spec.compute is p["compute"] for p in PROTOCOLS.values()), name
+
+
+def test_toy_metrics_compute_from_their_inputs_as_in_training():
+    from ganlab.metrics import toy_metrics
+
+    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    fake = torch.tensor([[0.0, 0.001], [0.0, -0.001], [5.0, 5.0]])  # two samples on mode 0, one far from both
+    x = MetricInputs(fake, modes=modes, mode_std=0.01)
+    out = compute_metrics({k: METRICS[k] for k in ("modes", "hq", "rkl")}, {"identity": x})
+    want = toy_metrics(fake, modes, 0.01)
+    assert out["modes"] == want["modes"] == 1 and out["hq"] == pytest.approx(2 / 3)
+    assert out["rkl"] == pytest.approx(want["rkl"])

@@ -161,8 +161,14 @@ def _intra_fid(x, spec):
     return intra_class_fid(x.fake, x.fake_labels, x.real, x.real_labels)
 
 
-def _toy(x, spec):
-    raise NotImplementedError("toy metrics are computed during training (ganlab.training.evaluation)")
+def _toy(key):
+    """The toy metric `key` (modes, hq or rkl) of the generated points against the mixture's modes
+    (PacGAN's protocol; during training ganlab.training.evaluation calls the same toy_metrics)."""
+    def compute(x, spec):
+        from ganlab.metrics.toy import toy_metrics
+
+        return toy_metrics(x.fake, x.modes, x.mode_std)[key]
+    return compute
 
 
 PROTOCOLS = {  # name -> what a MetricSpec of that protocol computes and needs
@@ -175,7 +181,6 @@ PROTOCOLS = {  # name -> what a MetricSpec of that protocol computes and needs
     "cond_acc": dict(compute=_cond_acc, needs=("probs", "labels"), lower_is_better=False),
     "info_cat": dict(compute=_info_cat, needs=("probs", "codes")),
     "intra_fid": dict(compute=_intra_fid, needs=("features", "real", "labels")),
-    "toy": dict(compute=_toy, needs=("modes",)),
 }
 
 
@@ -195,7 +200,7 @@ def _metric(name, description, kind, **spec):
 for _name, _desc in (("modes", "toy mixtures: modes with at least one high-quality sample, of 2,500 (PacGAN protocol)"),
                      ("hq", "toy mixtures: fraction of 2,500 samples within 3 std of their nearest mode"),
                      ("rkl", "toy mixtures: KL(mode histogram of high-quality samples || uniform)")):
-    _metric(_name, _desc, "toy", lower_is_better=_name == "rkl")
+    METRICS.register(_name, _desc)(MetricSpec(compute=_toy(_name), needs=("features", "modes"), lower_is_better=_name == "rkl"))
 
 _metric("fid5k_lenet", "FID, 5k generated vs 5k real training images, lenet-mnist features (128-d)", "fid", extractor="lenet-mnist", num=5000)
 _metric("kid5k_lenet", "KID (cubic kernel, 100 subsets of 1000), 5k vs 5k, lenet-mnist features", "kid", extractor="lenet-mnist", num=5000)

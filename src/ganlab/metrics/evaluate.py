@@ -118,6 +118,8 @@ class MetricInputs:
     fake_labels: Optional[torch.Tensor] = None
     real_labels: Optional[torch.Tensor] = None
     fake_codes: Optional[torch.Tensor] = None
+    modes: Optional[torch.Tensor] = None      # a toy mixture's mode centres [K, d] and their std
+    mode_std: Optional[float] = None
 
 
 def compute_metrics(specs, inputs):
